@@ -1,0 +1,46 @@
+"""The FastAPI application: routes, error shape, console files. Thin: all work happens in services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from api.errors import install_error_handlers
+from api.routes import health, me
+from seawatch.bus import BusStatus
+from seawatch.settings import Settings
+from tracking.db import Pool
+
+
+@dataclass
+class ApiServices:
+    """What the routes reach through `request.app.state.services`."""
+
+    settings: Settings
+    pool: Pool
+    bus: BusStatus
+
+
+def console_dir() -> Path:
+    return Path(str(resources.files("api") / "static"))
+
+
+def create_app(services: ApiServices) -> FastAPI:
+    app = FastAPI(
+        title="seawatch",
+        summary="Maritime safety monitoring for fishing fleets",
+        version="0.1.0",
+        docs_url=None,  # Swagger UI loads from a CDN, which an offline harbour office cannot reach
+        redoc_url=None,
+    )
+    app.state.services = services
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(me.router)
+    # Last, so that it only answers paths no route claimed.
+    app.mount("/", StaticFiles(directory=console_dir(), html=True), name="console")
+    return app

@@ -1,0 +1,5 @@
+import sys
+
+from seawatch.cli import main
+
+sys.exit(main())

