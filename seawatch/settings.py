@@ -57,6 +57,46 @@ class SupervisorSettings(Section):
     )
 
 
+FeedKind = Literal["tcp_client", "tcp_server", "udp", "mqtt", "file"]
+
+
+class FeedSettings(Section):
+    """One configured input: where raw lines come from and the name they are counted under."""
+
+    name: str = Field(min_length=1, max_length=64, description="Name in logs and metrics, e.g. `shanwei-rx1`.")
+    kind: FeedKind = Field(description="How the lines arrive.")
+    address: str = Field(
+        description="`host:port` (tcp_client connects, tcp_server/udp bind), an MQTT topic filter, or a file path."
+    )
+    protocol: Literal["nmea"] = Field("nmea", description="What the lines carry.")
+
+
+class IngestSettings(Section):
+    feeds: list[FeedSettings] = Field(
+        default_factory=list, description="The inputs to read; JSON list of {name, kind, address, protocol}."
+    )
+    max_line_bytes: int = Field(1024, ge=82, le=65536, description="Longer lines are counted invalid and dropped.")
+    keep_bad_checksums: bool = Field(False, description="Decode sentences whose NMEA checksum is wrong.")
+    fragment_ttl_s: float = Field(10.0, gt=0, description="How long a multi-sentence message waits for its parts.")
+    max_pending_fragments: int = Field(1000, ge=1, description="Most incomplete multi-sentence groups held at once.")
+    dedup_window_s: float = Field(
+        5.0, ge=0, description="The same sentence from several receivers within this time is one record."
+    )
+    queue_max: int = Field(10_000, ge=1, description="Records waiting between decoding and the store.")
+    reconnect_initial_s: float = Field(0.5, gt=0, description="First delay before reconnecting a lost feed.")
+    reconnect_max_s: float = Field(30.0, gt=0, description="Longest delay between reconnect attempts.")
+
+
+class StoreSettings(Section):
+    batch_max_rows: int = Field(5000, ge=1, description="A batch is written when it has this many rows…")
+    flush_interval_ms: int = Field(200, ge=1, description="…or when its oldest row has waited this long.")
+    spool_dir: Path | None = Field(
+        None, description="On-disk spool for when the database is away (default: `data_dir`/spool)."
+    )
+    spool_max_bytes: int = Field(1 << 30, ge=1 << 20, description="Spool size at which ingest stops reading.")
+    retry_interval_s: float = Field(1.0, gt=0, description="How often to retry the database while spooling.")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -77,6 +117,8 @@ class Settings(BaseSettings):
     database: DatabaseSettings = DatabaseSettings()
     mqtt: MqttSettings = MqttSettings()
     supervisor: SupervisorSettings = SupervisorSettings()
+    ingest: IngestSettings = IngestSettings()
+    store: StoreSettings = StoreSettings()
 
     @classmethod
     def settings_customise_sources(
