@@ -1,0 +1,244 @@
+"""Decoding an assembled AIS payload into a seawatch record (a JSON-ready dict).
+
+pyais does the bit work; this module only normalises its output to the design's contract, with rules
+declared once per field in `FIELD_RULES` and per value type in `_plain`:
+
+- ``kind`` by message type (`KINDS`):
+
+  ======================  =====================================================================
+  ``position``            1, 2, 3 (class A), 18, 19 (class B), 27 (long range), 9 (SAR aircraft)
+  ``base_station``        4 (base station report), 11 (UTC/date response: the same layout)
+  ``static``              5 (class A static and voyage), 24 (class B static, part A or B)
+  ``aton``                21 (aid to navigation: a buoy or beacon is not a vessel, so it is kept
+                          apart from ``position``/``static`` and tracking never mistakes it for one)
+  ``safety``              12 (addressed), 14 (broadcast) safety-related text
+  ``binary``              6, 8 (addressed/broadcast binary), 25, 26 (single/multiple slot binary)
+  ``ack``                 7 (binary acknowledge), 13 (safety acknowledge)
+  ``interrogation``       10 (UTC/date inquiry), 15 (interrogation)
+  ``assignment``          16 (assignment mode command), 23 (group assignment command)
+  ``dgnss``               17 (DGNSS corrections, with the reference station's position)
+  ``link_management``     20 (data link management)
+  ``channel_management``  22 (channel management)
+  ======================  =====================================================================
+
+- ``source`` is ``"ais"``, ``ts`` is whatever the caller knows (an aware datetime, or None).
+- Other fields keep pyais' names (gpsd's). "Not available" values become None: lat 91, lon 181,
+  speed 102.3 (type 9: 1023, type 27: 63), course 360 (type 27: 511), heading 511, turn -128,
+  second 60 (61-63 are kept: they are codes for manual input, dead reckoning, inoperative system),
+  altitude 4095, and the date/time fields month 0, day 0, hour 24, minute 60, year 0.
+- ``turn`` is degrees per minute as pyais computes it; the codes 127 and -127 (turning faster than
+  5 degrees in 30 s, no turn indicator) are kept as they are.
+- Text ends at the first ``@`` (the 6-bit "no character"); trailing spaces are stripped.
+- Binary fields (``data``) are lower-case hex strings; enums are plain ints.
+
+What pyais 3.3.1 gets wrong, and is fixed here:
+
+- Type 17 ``lon``/``lat`` come out in minutes and unsigned; here they are signed degrees.
+- Types 22/23 corners (``ne_lon``...) come out in minutes; here they are degrees like every position.
+- Enum fields map codes the enum does not know to a fallback member (ship type 107 becomes 0, epfd 9
+  becomes 0), so enum values are re-read from the raw bits at pyais' own field offsets.
+- Text keeps characters after an ``@`` that is not trailing (``"GUATEMALA@@@@@@B"``).
+- Type 21's ``name_ext`` is appended to ``name`` when the name field is full, and dropped.
+- Structured type 25/26 messages carry ``app_id``; here it is split into ``dac`` and ``fid`` like 6/8.
+
+Payloads shorter than their message type's fixed part (`MIN_BITS`) are refused: pyais would read
+the missing bits as zeros and produce plausible-looking but wrong positions.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Any
+
+from pyais import bit_vector
+from pyais.messages import MSG_CLASS, Payload
+
+Record = dict[str, Any]
+
+
+class AisDecodeError(ValueError):
+    """The payload is not a decodable AIS message."""
+
+
+KINDS: Mapping[int, str] = {
+    **dict.fromkeys((1, 2, 3, 9, 18, 19, 27), "position"),
+    **dict.fromkeys((4, 11), "base_station"),
+    **dict.fromkeys((5, 24), "static"),
+    21: "aton",
+    **dict.fromkeys((12, 14), "safety"),
+    **dict.fromkeys((6, 8, 25, 26), "binary"),
+    **dict.fromkeys((7, 13), "ack"),
+    **dict.fromkeys((10, 15), "interrogation"),
+    **dict.fromkeys((16, 23), "assignment"),
+    17: "dgnss",
+    20: "link_management",
+    22: "channel_management",
+}
+
+#: The fewest bits a message of each type can have (its fixed fields), as gpsd checks them.
+MIN_BITS: Mapping[int, int] = {
+    **dict.fromkeys((1, 2, 3, 4, 9, 11, 18, 22), 168),
+    5: 420,  # 424 by the standard; many transmitters send 420 or 422
+    6: 88, 7: 72, 8: 56, 10: 72, 12: 72, 13: 72, 14: 40, 15: 88, 16: 96, 17: 80, 19: 312, 20: 72,
+    21: 272, 23: 160, 24: 160, 25: 40, 26: 60, 27: 96,
+}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """How one pyais field becomes a contract field."""
+
+    #: Values the protocol reserves for "not available"; they become None.
+    not_available: tuple[float, ...] = ()
+    #: Where pyais' unit or sign is wrong: rebuild the value from the field's raw bits, divided by this.
+    raw_divisor: float | None = None
+    signed: bool = False
+
+
+def _na(*values: float) -> Rule:
+    return Rule(not_available=values)
+
+
+_LAT_LON = {"lon": _na(181.0), "lat": _na(91.0)}
+_SECOND = {"second": _na(60)}
+_DATE = {"month": _na(0), "day": _na(0), "hour": _na(24), "minute": _na(60)}
+_MOTION = {"speed": _na(102.3), "course": _na(360.0), "heading": _na(511)}
+# Signed 1/10 minutes, which pyais leaves in minutes (and, for type 17, unsigned).
+_TENTH_MINUTES = Rule(raw_divisor=600.0, signed=True)
+_DGNSS_POSITION = {
+    "lon": Rule(not_available=(181.0,), raw_divisor=600.0, signed=True),
+    "lat": Rule(not_available=(91.0,), raw_divisor=600.0, signed=True),
+}
+_CORNERS = dict.fromkeys(("ne_lon", "ne_lat", "sw_lon", "sw_lat"), _TENTH_MINUTES)
+_CLASS_A = {**_LAT_LON, **_MOTION, **_SECOND, "turn": _na(-128)}
+_CLASS_B = {**_LAT_LON, **_MOTION, **_SECOND}
+_UTC_REPORT = {**_LAT_LON, **_DATE, **_SECOND, "year": _na(0)}
+
+#: Per message type, the fields that need more than the generic value rules.
+FIELD_RULES: Mapping[int, Mapping[str, Rule]] = {
+    **dict.fromkeys((1, 2, 3), _CLASS_A),
+    **dict.fromkeys((4, 11), _UTC_REPORT),
+    5: _DATE,
+    9: {**_LAT_LON, **_SECOND, "speed": _na(1023.0), "course": _na(360.0), "alt": _na(4095)},
+    17: _DGNSS_POSITION,
+    **dict.fromkeys((18, 19), _CLASS_B),
+    21: {**_LAT_LON, **_SECOND},
+    **dict.fromkeys((22, 23), _CORNERS),
+    27: {**_LAT_LON, "speed": _na(63.0), "course": _na(511.0)},
+}
+
+
+def _join_aton_name(record: Record) -> None:
+    # The 20-character name continues in name_ext only when it fills its field (no '@' padding).
+    name, extension = record.get("name"), record.pop("name_ext", None)
+    if isinstance(name, str) and len(name) == 20 and extension:
+        record["name"] = name + extension
+
+
+def _split_application_id(record: Record) -> None:
+    # Structured type 25/26 payloads start with a 16-bit application id that is DAC (10 bits) and
+    # FID (6 bits), the same pair types 6 and 8 carry as separate fields.
+    app_id = record.pop("app_id", None)
+    if isinstance(app_id, int):
+        record["dac"], record["fid"] = divmod(app_id, 64)
+
+
+#: Per message type, fixes that involve more than one field.
+_MESSAGE_FIXUPS: Mapping[int, Callable[[Record], None]] = {
+    21: _join_aton_name,
+    **dict.fromkeys((25, 26), _split_application_id),
+}
+
+
+def decode_payload(payload: str, fill_bits: int = 0, *, ts: datetime | None = None) -> Record:
+    """Decode an assembled 6-bit payload. Raises `AisDecodeError` (only) for undecodable input."""
+    if not payload:
+        raise AisDecodeError("empty payload")
+    if not payload.isascii() or not 0 <= fill_bits <= 5:
+        raise AisDecodeError("payload is not 6-bit armoured ASCII")
+    bits = bit_vector(payload.encode("ascii"), fill_bits)
+    msg_type = bits.get(0, 6)
+    if msg_type not in KINDS:
+        raise AisDecodeError(f"unsupported message type {msg_type}")
+    if len(bits) < MIN_BITS[msg_type]:
+        raise AisDecodeError(
+            f"type {msg_type} message of {len(bits)} bits, at least {MIN_BITS[msg_type]} needed"
+        )
+    try:
+        message = MSG_CLASS[msg_type].from_vector(bits)
+        fields = message.asdict()  # without spare fields
+    except Exception as err:  # pyais raises assorted errors on odd payloads (e.g. type 24 part 2)
+        raise AisDecodeError(f"type {msg_type}: {err}") from err
+
+    # Only the message's bit fields: asdict() also lists cached helpers such as type 21's full_name.
+    offsets = _field_offsets(type(message))
+    fields = {name: value for name, value in fields.items() if name in offsets}
+    rules = FIELD_RULES.get(msg_type, {})
+    record: Record = {"kind": KINDS[msg_type], "source": "ais", "ts": ts}
+    for name, value in fields.items():
+        rule = rules.get(name)
+        if isinstance(value, Enum) or (rule is not None and rule.raw_divisor is not None):
+            value = _raw_value(bits, offsets.get(name), rule)
+        record[name] = _apply(rule, _plain(value))
+    fixup = _MESSAGE_FIXUPS.get(msg_type)
+    if fixup is not None:
+        fixup(record)
+    return record
+
+
+def carried_time(record: Record) -> datetime | None:
+    """The UTC time a base station report (type 4/11) carries, when complete and valid."""
+    if record.get("msg_type") not in (4, 11):
+        return None
+    parts = [record.get(name) for name in ("year", "month", "day", "hour", "minute", "second")]
+    numbers = [p for p in parts if isinstance(p, int)]
+    if len(numbers) != len(parts):
+        return None
+    year, month, day, hour, minute, second = numbers
+    try:
+        return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+@functools.cache
+def _field_offsets(message_class: type[Payload]) -> dict[str, tuple[int, int, bool]]:
+    # pyais' own decoder plan: (name, bit offset, width, signed, kind, converter) per field.
+    return {name: (offset, width, signed) for name, offset, width, signed, *_ in message_class.decoder_plan()}
+
+
+def _raw_value(bits: bit_vector, where: tuple[int, int, bool] | None, rule: Rule | None) -> Any:
+    if where is None:
+        return None
+    offset, width, signed = where
+    if offset >= len(bits):
+        return None
+    raw: int = bits.get_num(offset, width, signed or (rule is not None and rule.signed))
+    if rule is not None and rule.raw_divisor is not None:
+        return round(raw / rule.raw_divisor, 6)  # pyais' precision for degrees
+    return raw
+
+
+def _apply(rule: Rule | None, value: Any) -> Any:
+    if rule is not None and value in rule.not_available:
+        return None
+    return value
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready values: bytes as hex, enums as their value, 6-bit text cut at its first '@'."""
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, str):
+        return value.split("@", 1)[0].rstrip()
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    return value
