@@ -54,6 +54,13 @@ def build_parser() -> argparse.ArgumentParser:
     _common(run)
     run.add_argument("--only", choices=ROLES, help="run one kind of component in this process")
 
+    decode = commands.add_parser("decode", help="decode NMEA or JT/T 808 to JSON Lines (problems on stderr)")
+    _common(decode)
+    decode.add_argument("--protocol", choices=["auto", "nmea", "jt808"], default="auto")
+    decode.add_argument(
+        "file", nargs="?", default="-", metavar="FILE|-", help="input (default: standard input)"
+    )
+
     db = commands.add_parser("db", help="database administration")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
     db_migrate = db_commands.add_parser("migrate", help="create or upgrade the schema (idempotent)")
@@ -124,6 +131,12 @@ def cmd_run(args: argparse.Namespace) -> None:
     run_until_signalled(lambda stop: run_service(settings, stop, only=args.only))
 
 
+def cmd_decode(args: argparse.Namespace) -> None:
+    from seawatch.decode import run_decode
+
+    run_decode(args.file, args.protocol, sys.stdout.buffer, sys.stderr.buffer)
+
+
 def cmd_db_migrate(args: argparse.Namespace) -> None:
     from tracking.migrate import migrate
 
@@ -156,6 +169,7 @@ def cmd_user_add(args: argparse.Namespace) -> None:
 COMMANDS: dict[tuple[str, ...], Callable[[argparse.Namespace], None]] = {
     ("demo",): cmd_demo,
     ("run",): cmd_run,
+    ("decode",): cmd_decode,
     ("db", "migrate"): cmd_db_migrate,
     ("user", "add"): cmd_user_add,
 }

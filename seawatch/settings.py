@@ -63,10 +63,12 @@ FeedKind = Literal["tcp_client", "tcp_server", "udp", "mqtt", "file"]
 class FeedSettings(Section):
     """One configured input: where raw lines come from and the name they are counted under."""
 
-    name: str = Field(min_length=1, max_length=64, description="Name in logs and metrics, e.g. `shanwei-rx1`.")
+    name: str = Field(
+        min_length=1, max_length=64, description="Name in logs and metrics, e.g. `shanwei-rx1`."
+    )
     kind: FeedKind = Field(description="How the lines arrive.")
     address: str = Field(
-        description="`host:port` (tcp_client connects, tcp_server/udp bind), an MQTT topic filter, or a file path."
+        description="`host:port` (tcp_client connects, tcp_server/udp bind), an MQTT topic filter, or a path."
     )
     protocol: Literal["nmea"] = Field("nmea", description="What the lines carry.")
 
@@ -75,10 +77,16 @@ class IngestSettings(Section):
     feeds: list[FeedSettings] = Field(
         default_factory=list, description="The inputs to read; JSON list of {name, kind, address, protocol}."
     )
-    max_line_bytes: int = Field(1024, ge=82, le=65536, description="Longer lines are counted invalid and dropped.")
+    max_line_bytes: int = Field(
+        1024, ge=82, le=65536, description="Longer lines are counted invalid and dropped."
+    )
     keep_bad_checksums: bool = Field(False, description="Decode sentences whose NMEA checksum is wrong.")
-    fragment_ttl_s: float = Field(10.0, gt=0, description="How long a multi-sentence message waits for its parts.")
-    max_pending_fragments: int = Field(1000, ge=1, description="Most incomplete multi-sentence groups held at once.")
+    fragment_ttl_s: float = Field(
+        10.0, gt=0, description="How long a multi-sentence message waits for its parts."
+    )
+    max_pending_fragments: int = Field(
+        1000, ge=1, description="Most incomplete multi-sentence groups held at once."
+    )
     dedup_window_s: float = Field(
         5.0, ge=0, description="The same sentence from several receivers within this time is one record."
     )
