@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from api.errors import install_error_handlers
-from api.routes import health, me
+from api.routes import health, me, metrics
 from seawatch.bus import BusStatus
 from seawatch.settings import Settings
 from tracking.db import Pool
@@ -41,6 +41,7 @@ def create_app(services: ApiServices) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(me.router)
+    app.include_router(metrics.router)
     # Last, so that it only answers paths no route claimed.
     app.mount("/", StaticFiles(directory=console_dir(), html=True), name="console")
     return app

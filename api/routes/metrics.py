@@ -1,0 +1,16 @@
+"""Prometheus metrics. Behind a token like every other route: Prometheus sends one with
+`authorization: {credentials: TOKEN}` in its scrape config."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Response
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+
+from api.auth import ANY_ROLE, require_roles
+
+router = APIRouter(tags=["metrics"])
+
+
+@router.get("/metrics", summary="Prometheus metrics", dependencies=[Depends(require_roles(*ANY_ROLE))])
+async def metrics() -> Response:
+    return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
