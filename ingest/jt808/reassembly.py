@@ -79,9 +79,7 @@ class Reassembler:
             return None
         parts = [entry.parts[i] for i in range(1, total + 1)]
         body = b"".join(part.body for part in parts)
-        whole = replace(
-            entry.first.header, body_length=len(body), packet_total=None, packet_index=None
-        )
+        whole = replace(entry.first.header, body_length=len(body), packet_total=None, packet_index=None)
         return Frame(whole, body, all(part.checksum_ok for part in parts))
 
     def expire(self, now: float | None = None) -> int:
