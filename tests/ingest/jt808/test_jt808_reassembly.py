@@ -104,6 +104,26 @@ def test_pending_messages_are_bounded() -> None:
     assert reassembler.add(parts(BODY, 2, terminal="0")[1]) is None
 
 
+def test_stored_packets_are_bounded_across_messages() -> None:
+    clock = FakeClock()
+    reassembler = Reassembler(max_packets=4, max_stored_packets=4, clock=clock)
+    a, b, c = (parts(BODY, 3, terminal=name) for name in ("111", "222", "333"))
+    for frame in (a[0], a[1], b[0], b[1]):
+        clock.now += 1
+        assert reassembler.add(frame) is None
+    assert reassembler.stored_packets == 4
+    assert reassembler.add(c[0]) is None  # one too many: the oldest message ("111") goes
+    assert (reassembler.stored_packets, reassembler.pending, reassembler.dropped) == (3, 2, 1)
+    assert reassembler.add(b[2]) is not None
+    assert reassembler.stored_packets == 1
+    assert reassembler.add(a[2]) is None  # "111" starts again from scratch
+
+
+def test_limits_must_be_consistent() -> None:
+    with pytest.raises(ValueError, match="max_packets"):
+        Reassembler(max_packets=10, max_stored_packets=5)
+
+
 def test_a_bad_checksum_in_any_packet_marks_the_message() -> None:
     reassembler = Reassembler(clock=FakeClock())
     first, second = parts(BODY, 2)
