@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ingest.jt808.fields import Codec, Cursor
+from ingest.jt808.codecs import Codec, Cursor
 
 ItemDecoder = Callable[[bytes], object]
 

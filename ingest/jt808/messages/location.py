@@ -9,7 +9,8 @@ from typing import ClassVar
 from ingest.jt808.additional import AdditionalItems, ItemList, item_fields
 from ingest.jt808.alarms import STATUS_POSITIONED, STATUS_SOUTH, STATUS_WEST, alarm_names, status_names
 from ingest.jt808.bcd import bcd_time
-from ingest.jt808.fields import Bcd, Message, Nested, SizedList, u8, u16, u32, wire
+from ingest.jt808.codecs import Bcd
+from ingest.jt808.fields import Message, Nested, SizedList, u8, u16, u32, wire
 from ingest.jt808.registry import register
 
 KMH_PER_KNOT = 1.852

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from ingest.jt808.fields import ByLayout, Message, PrefixedText, RestText, Text, layout_field, u8, u16, wire
+from ingest.jt808.codecs import ByLayout, PrefixedText, RestText, Text
+from ingest.jt808.fields import Message, layout_field, u8, u16, wire
 from ingest.jt808.registry import register
 
 # The smallest 2013 register body: ids (4) + manufacturer (5) + model (20) + terminal id (7) + colour (1).
