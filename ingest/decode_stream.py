@@ -12,10 +12,11 @@ from typing import Any, BinaryIO, Literal
 from ingest.jt808 import (
     FrameSplitter,
     Jt808Error,
-    decode_frame,
-    decode_hex_line,
+    Reassembler,
+    decode_message,
     expand_batch,
     looks_like_hex_text,
+    parse_frame,
 )
 from ingest.jt808 import Problem as FrameProblem
 from ingest.nmea import MAX_LINE_BYTES, Problem, problem
@@ -51,7 +52,7 @@ def iter_lines(stream: BinaryIO, max_len: int) -> Iterator[bytes]:
 
 def detect(head: bytes) -> Literal["nmea", "jt808"]:
     """NMEA starts with `!`, `$` or a tag block `\\`; JT/T 808 with 0x7e or its hex text."""
-    text = head.lstrip()
+    text = b"\n".join(line for line in head.splitlines() if not line.lstrip().startswith(b"#")).lstrip()
     if text[:1] == bytes([JT808_FLAG]) or text[:2].lower() == b"7e":
         return "jt808"
     return "nmea"
@@ -69,19 +70,32 @@ def _jt808_problem(exc: Jt808Error, frame: bytes | str) -> Problem:
     return problem(f"jt808_{exc.code}", str(exc), shown)
 
 
+def _decode_jt808(frame: bytes, reassembler: Reassembler) -> list[Record]:
+    """Records from one frame; a packet of a split message gives none until the last one arrives."""
+    whole = reassembler.add(parse_frame(frame))
+    return [] if whole is None else expand_batch(decode_message(whole))
+
+
 def decode_jt808_hex(stream: BinaryIO) -> Iterator[Record | Problem]:
+    reassembler = Reassembler()
     for raw in iter_lines(stream, 2 * 4096 + 64):
         line = raw.decode("ascii", "replace").strip()
         if not line or line.startswith("#"):
             continue
         try:
-            yield from expand_batch(decode_hex_line(line))
+            frame = bytes.fromhex("".join(line.split()))
+        except ValueError:
+            yield problem("jt808_hex", "not hex text", line)
+            continue
+        try:
+            yield from _decode_jt808(frame, reassembler)
         except Jt808Error as exc:
             yield _jt808_problem(exc, line)
 
 
 def decode_jt808_binary(stream: BinaryIO, head: bytes = b"") -> Iterator[Record | Problem]:
     splitter = FrameSplitter()
+    reassembler = Reassembler()
     chunk = head
     while True:
         for item in splitter.feed(chunk):
@@ -89,7 +103,7 @@ def decode_jt808_binary(stream: BinaryIO, head: bytes = b"") -> Iterator[Record 
                 yield problem(f"jt808_{item.code}", f"{item.size} byte(s) skipped", item.data.hex())
                 continue
             try:
-                yield from expand_batch(decode_frame(item))
+                yield from _decode_jt808(item, reassembler)
             except Jt808Error as exc:
                 yield _jt808_problem(exc, item)
         chunk = stream.read(CHUNK)
@@ -119,6 +133,7 @@ def decode_stream(stream: BinaryIO, protocol: Protocol = "auto") -> Iterator[Rec
     whole: Any = _Prefixed(head, stream)
     if chosen == "nmea":
         return decode_nmea(whole)
-    if looks_like_hex_text(head[:256]):
+    content = b"\n".join(line for line in head.splitlines() if not line.lstrip().startswith(b"#"))
+    if looks_like_hex_text(content[:256]):
         return decode_jt808_hex(whole)
     return decode_jt808_binary(stream, head)
