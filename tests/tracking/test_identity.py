@@ -1,0 +1,138 @@
+import asyncio
+from datetime import UTC, datetime
+
+import psycopg
+import pytest
+
+from seawatch.settings import DatabaseSettings
+from tracking.db import Pool, open_pool
+from tracking.identity import IdentityRegistry, Lookup
+
+JAN = datetime(2025, 1, 1, tzinfo=UTC)
+MAR = datetime(2025, 3, 1, tzinfo=UTC)
+JUN = datetime(2025, 6, 1, tzinfo=UTC)
+SEP = datetime(2025, 9, 1, tzinfo=UTC)
+
+
+def add_vessel(dsn: str, name: str, *identities: tuple[str, str, datetime | None, datetime | None]) -> int:
+    """A registered vessel with identities (kind, value, valid_from, valid_to); None is unbounded."""
+    with psycopg.connect(dsn) as conn:
+        row = conn.execute("INSERT INTO vessels (name) VALUES (%s) RETURNING id", (name,)).fetchone()
+        assert row is not None
+        for kind, value, start, end in identities:
+            conn.execute(
+                "INSERT INTO vessel_identities (vessel_id, kind, value, valid_from, valid_to) VALUES"
+                " (%s, %s, %s, COALESCE(%s, '-infinity'::timestamptz),"
+                " COALESCE(%s, 'infinity'::timestamptz))",
+                (row[0], kind, value, start, end),
+            )
+        return int(row[0])
+
+
+def vessel_rows(dsn: str) -> list[tuple[int, bool]]:
+    with psycopg.connect(dsn) as conn:
+        return [(r[0], r[1]) for r in conn.execute("SELECT id, provisional FROM vessels ORDER BY id")]
+
+
+async def test_a_registered_identity_resolves_to_its_vessel(pool: Pool, database_url: str) -> None:
+    vessel = add_vessel(database_url, "Yue 1", ("mmsi", "412000001", None, None))
+    registry = IdentityRegistry(pool)
+    async with asyncio.timeout(10):
+        assert await registry.resolve("mmsi", "412000001", JUN) == vessel
+    assert vessel_rows(database_url) == [(vessel, False)]
+
+
+async def test_validity_periods_pick_the_vessel_of_the_time(pool: Pool, database_url: str) -> None:
+    # The transponder was on hull A until March, then moved to hull B.
+    hull_a = add_vessel(database_url, "A", ("mmsi", "412000002", None, MAR))
+    hull_b = add_vessel(database_url, "B", ("mmsi", "412000002", MAR, None))
+    registry = IdentityRegistry(pool)
+    async with asyncio.timeout(10):
+        assert await registry.resolve("mmsi", "412000002", JAN) == hull_a
+        assert await registry.resolve("mmsi", "412000002", MAR) == hull_b  # valid_from is inclusive
+        assert await registry.resolve("mmsi", "412000002", SEP) == hull_b
+        # A batch resolves many in one go, from the cache now.
+        many = await registry.resolve_many([Lookup("mmsi", "412000002", t) for t in (JAN, SEP, JAN)])
+    assert many == [hull_a, hull_b, hull_a]
+    assert registry.created == 0
+
+
+async def test_an_unknown_identity_gets_one_provisional_vessel(pool: Pool, database_url: str) -> None:
+    registry = IdentityRegistry(pool)
+    async with asyncio.timeout(10):
+        first = await registry.resolve("terminal", "013912345678", JUN)
+        assert await registry.resolve("terminal", "013912345678", JAN) == first
+        registry.clear()
+        assert await registry.resolve("terminal", "013912345678", SEP) == first  # found in the database
+    assert vessel_rows(database_url) == [(first, True)]
+    periods = await registry.periods("terminal", "013912345678")
+    assert [(p.valid_from, p.valid_to, p.vessel_id) for p in periods] == [(None, None, first)]
+
+
+async def test_a_time_outside_every_period_gets_a_vessel_for_the_gap_only(
+    pool: Pool, database_url: str
+) -> None:
+    hull_a = add_vessel(database_url, "A", ("tag", "E200-1", None, MAR))
+    hull_b = add_vessel(database_url, "B", ("tag", "E200-1", SEP, None))
+    registry = IdentityRegistry(pool)
+    async with asyncio.timeout(10):
+        stranger = await registry.resolve("tag", "E200-1", JUN)
+        assert stranger not in (hull_a, hull_b)
+        assert await registry.resolve("tag", "E200-1", MAR) == stranger
+        assert await registry.resolve("tag", "E200-1", JAN) == hull_a
+        assert await registry.resolve("tag", "E200-1", SEP) == hull_b
+    periods = {p.vessel_id: (p.valid_from, p.valid_to) for p in await registry.periods("tag", "E200-1")}
+    assert periods[stranger] == (MAR, SEP)
+
+
+async def test_concurrent_workers_meeting_a_new_identity_get_the_same_vessel(
+    database_url: str, pool: Pool
+) -> None:
+    # Two workers, each with its own pool and cache, all racing for the same new MMSIs.
+    other_pool = await open_pool(database_url, DatabaseSettings(pool_min=4, pool_max=4))
+    try:
+        workers = [IdentityRegistry(pool), IdentityRegistry(other_pool)]
+        mmsis = [str(412_100_000 + n) for n in range(5)]
+        async with asyncio.timeout(30):
+            results = await asyncio.gather(
+                *(workers[n % 2].resolve("mmsi", mmsi, JUN) for n in range(40) for mmsi in mmsis)
+            )
+    finally:
+        await other_pool.close()
+    by_mmsi: dict[str, set[int]] = {}
+    for n, vessel in enumerate(results):
+        by_mmsi.setdefault(mmsis[n % len(mmsis)], set()).add(vessel)
+    assert all(len(vessels) == 1 for vessels in by_mmsi.values())
+    assert len(vessel_rows(database_url)) == len(mmsis)
+    with psycopg.connect(database_url) as conn:
+        assert conn.execute("SELECT count(*) FROM vessel_identities").fetchone() == (len(mmsis),)
+
+
+async def test_the_cache_is_bounded_and_forget_reads_the_database_again(
+    pool: Pool, database_url: str
+) -> None:
+    registry = IdentityRegistry(pool, cache_size=3)
+    async with asyncio.timeout(10):
+        for n in range(5):
+            await registry.resolve("mmsi", str(412_200_000 + n), JUN)
+        assert len(registry) == 3
+        vessel = await registry.resolve("mmsi", "412200004", JUN)
+        # The registry moves the MMSI to a registered hull from August (an import would do this).
+        hull = add_vessel(
+            database_url, "Registered", ("mmsi", "412200004", datetime(2025, 8, 1, tzinfo=UTC), None)
+        )
+        with psycopg.connect(database_url) as conn:
+            conn.execute(
+                "UPDATE vessel_identities SET valid_to = '2025-08-01Z' WHERE vessel_id = %s", (vessel,)
+            )
+        assert await registry.resolve("mmsi", "412200004", SEP) == vessel  # still cached
+        registry.forget("mmsi", "412200004")
+        assert await registry.resolve("mmsi", "412200004", SEP) == hull
+        assert await registry.resolve("mmsi", "412200004", JUN) == vessel
+
+
+async def test_an_unknown_identity_kind_is_refused(pool: Pool) -> None:
+    registry = IdentityRegistry(pool)
+    with pytest.raises(ValueError, match="identity kind"):
+        async with asyncio.timeout(10):
+            await registry.resolve("imei", "123", JUN)

@@ -1,0 +1,224 @@
+"""Which vessel an identity (MMSI, terminal ID, tag ID) belonged to at a given time.
+
+`vessel_identities` holds validity periods, because transponders and terminals move between hulls and
+history must still resolve to the hull that carried them then. An identity never seen before gets a
+*provisional* vessel, so no report is ever stored without a vessel; the registry (and, later, an import)
+can merge or replace it. If the identity is known but not at that time, the provisional vessel covers
+exactly the gap between the known periods, so periods of one identity never overlap.
+
+Creation is serialised per identity by a transaction-level advisory lock: two workers that meet the
+same new MMSI at the same moment get the same vessel. Anything else that writes `vessel_identities`
+(the registry import) should take the same lock (`identity_lock_key`) and call `forget` afterwards.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Literal, NamedTuple
+
+from psycopg import AsyncConnection
+from psycopg.rows import TupleRow
+
+from tracking.db import Pool
+
+log = logging.getLogger(__name__)
+
+IdentityKind = Literal["mmsi", "terminal", "tag"]
+IDENTITY_KINDS: tuple[str, ...] = ("mmsi", "terminal", "tag")
+
+# First half of the two-key advisory lock; the second is a hash of the identity. The two-key form lives
+# in a different key space from the one-bigint form that migrations lock with, so they never collide.
+IDENTITY_LOCK_NAMESPACE = 0x5EA1D
+
+Connection = AsyncConnection[TupleRow]
+
+
+class Period(NamedTuple):
+    """[valid_from, valid_to) of one identity on one vessel; None is unbounded (±infinity)."""
+
+    valid_from: datetime | None
+    valid_to: datetime | None
+    vessel_id: int
+
+    def covers(self, ts: datetime) -> bool:
+        return (self.valid_from is None or self.valid_from <= ts) and (
+            self.valid_to is None or ts < self.valid_to
+        )
+
+
+class Lookup(NamedTuple):
+    kind: str
+    value: str
+    ts: datetime
+
+
+def identity_lock_key(kind: str, value: str) -> str:
+    """The text hashed (with `hashtext`) into the lock's second key."""
+    return f"{kind}:{value}"
+
+
+# PostgreSQL's ±infinity cannot be loaded into a Python datetime, so it comes back as NULL.
+_SELECT_PERIODS = (
+    "SELECT kind, value, vessel_id, NULLIF(valid_from, '-infinity'), NULLIF(valid_to, 'infinity')"
+    " FROM vessel_identities"
+)
+
+
+class IdentityRegistry:
+    """Resolves identities to vessel ids, with a bounded LRU cache of each identity's periods."""
+
+    def __init__(self, pool: Pool, *, cache_size: int = 100_000) -> None:
+        if cache_size < 1:
+            raise ValueError("cache_size must be at least 1")
+        self.pool = pool
+        self.cache_size = cache_size
+        self._cache: OrderedDict[tuple[str, str], tuple[Period, ...]] = OrderedDict()
+        self.created = 0  # provisional vessels this registry created
+
+    def __len__(self) -> int:
+        return len(self._cache)
+
+    def forget(self, kind: str, value: str) -> None:
+        """Drop what is cached about one identity (call after changing its periods)."""
+        self._cache.pop((kind, value), None)
+
+    def clear(self) -> None:
+        self._cache.clear()
+
+    async def resolve(self, kind: str, value: str, ts: datetime) -> int:
+        """The vessel that carried `kind`/`value` at `ts`, creating a provisional one if none did."""
+        return (await self.resolve_many([Lookup(kind, value, ts)]))[0]
+
+    async def resolve_many(self, lookups: Sequence[Lookup], *, conn: Connection | None = None) -> list[int]:
+        """`resolve` for many lookups at once: one query for all cache misses, then any creations.
+
+        `conn`, when given, must not be inside a transaction: each step commits on its own, so a vessel
+        created here exists (and is cached) whatever happens to the caller's later work.
+        """
+        result = [self._cached(lookup) for lookup in lookups]
+        if all(vessel is not None for vessel in result):
+            return [vessel for vessel in result if vessel is not None]
+        if conn is None:
+            async with self.pool.connection() as own:
+                return await self._resolve_misses(own, lookups, result)
+        return await self._resolve_misses(conn, lookups, result)
+
+    async def periods(self, kind: str, value: str) -> tuple[Period, ...]:
+        """Every period of one identity, latest first, as stored."""
+        async with self.pool.connection() as conn:
+            loaded = await self._load(conn, [(kind, value)])
+        return loaded.get((kind, value), ())
+
+    # --- internals ------------------------------------------------------------------------------
+
+    def _cached(self, lookup: Lookup) -> int | None:
+        key = (lookup.kind, lookup.value)
+        periods = self._cache.get(key)
+        if periods is None:
+            return None
+        self._cache.move_to_end(key)
+        return _vessel_at(periods, lookup.ts)
+
+    def _remember(self, key: tuple[str, str], periods: tuple[Period, ...]) -> None:
+        self._cache[key] = periods
+        self._cache.move_to_end(key)
+        while len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+
+    async def _resolve_misses(
+        self, conn: Connection, lookups: Sequence[Lookup], result: list[int | None]
+    ) -> list[int]:
+        missing = {(lookups[i].kind, lookups[i].value) for i, vessel in enumerate(result) if vessel is None}
+        loaded = await self._load(conn, missing)
+        for key in missing:
+            self._remember(key, loaded.get(key, ()))
+        for i, lookup in enumerate(lookups):
+            if result[i] is None:
+                # Looked up again rather than from `loaded`: an earlier iteration may have created it.
+                periods = self._cache.get((lookup.kind, lookup.value), ())
+                result[i] = _vessel_at(periods, lookup.ts)
+                if result[i] is None:
+                    result[i] = await self._create(conn, lookup)
+        return [vessel for vessel in result if vessel is not None]
+
+    async def _load(
+        self, conn: Connection, keys: Iterable[tuple[str, str]]
+    ) -> dict[tuple[str, str], tuple[Period, ...]]:
+        keys = list(keys)
+        if not keys:
+            return {}
+        found: dict[tuple[str, str], list[Period]] = {}
+        async with conn.transaction():
+            cur = await conn.execute(
+                _SELECT_PERIODS + " WHERE (kind, value) IN (SELECT * FROM unnest(%s::text[], %s::text[]))"
+                " ORDER BY valid_from DESC",
+                ([k for k, _ in keys], [v for _, v in keys]),
+            )
+            for kind, value, vessel_id, valid_from, valid_to in await cur.fetchall():
+                found.setdefault((kind, value), []).append(Period(valid_from, valid_to, vessel_id))
+        return {key: tuple(periods) for key, periods in found.items()}
+
+    async def _create(self, conn: Connection, lookup: Lookup) -> int:
+        """A provisional vessel for an identity that no period covers at `lookup.ts`."""
+        if lookup.kind not in IDENTITY_KINDS:
+            raise ValueError(f"identity kind {lookup.kind!r} is not one of {IDENTITY_KINDS}")
+        key = (lookup.kind, lookup.value)
+        async with conn.transaction():
+            await conn.execute(
+                "SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
+                (IDENTITY_LOCK_NAMESPACE, identity_lock_key(*key)),
+            )
+            # Under the lock, read again: another worker may have created it while we waited.
+            cur = await conn.execute(
+                _SELECT_PERIODS + " WHERE kind = %s AND value = %s ORDER BY valid_from DESC", key
+            )
+            periods = tuple(Period(r[3], r[4], r[2]) for r in await cur.fetchall())
+            vessel_id = _vessel_at(periods, lookup.ts)
+            if vessel_id is None:
+                valid_from, valid_to = _gap_around(periods, lookup.ts)
+                cur = await conn.execute("INSERT INTO vessels (provisional) VALUES (true) RETURNING id")
+                row = await cur.fetchone()
+                assert row is not None
+                vessel_id = int(row[0])
+                await conn.execute(
+                    "INSERT INTO vessel_identities (vessel_id, kind, value, valid_from, valid_to)"
+                    " VALUES (%s, %s, %s, COALESCE(%s, '-infinity'::timestamptz),"
+                    " COALESCE(%s, 'infinity'::timestamptz))",
+                    (vessel_id, lookup.kind, lookup.value, valid_from, valid_to),
+                )
+                periods = (*periods, Period(valid_from, valid_to, vessel_id))
+                self.created += 1
+                log.info("new provisional vessel %d for %s %s", vessel_id, lookup.kind, lookup.value)
+        self._remember(key, periods)
+        return vessel_id
+
+
+def _vessel_at(periods: Iterable[Period], ts: datetime) -> int | None:
+    # Periods come latest first, so if bad data ever made two overlap the later assignment wins.
+    for period in periods:
+        if period.covers(ts):
+            return period.vessel_id
+    return None
+
+
+def _gap_around(periods: Iterable[Period], ts: datetime) -> tuple[datetime | None, datetime | None]:
+    """The widest interval around `ts` that no period touches (None: unbounded on that side)."""
+    start: datetime | None = None
+    end: datetime | None = None
+    for period in periods:
+        if (
+            period.valid_to is not None
+            and period.valid_to <= ts
+            and (start is None or period.valid_to > start)
+        ):
+            start = period.valid_to
+        if (
+            period.valid_from is not None
+            and period.valid_from > ts
+            and (end is None or period.valid_from < end)
+        ):
+            end = period.valid_from
+    return start, end
