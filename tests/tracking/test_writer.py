@@ -170,3 +170,13 @@ async def test_receivers_and_timestamps_survive_as_given(pool: Pool, database_ur
     [(ts, received_at, receivers)] = query(database_url, "SELECT ts, received_at, receivers FROM positions")
     assert ts == received_at == ais_position()["received_at"] and receivers == 3
     assert ts.utcoffset() == timedelta(0)
+
+
+@pytest.mark.usefixtures("timescaledb")
+async def test_copy_fills_hypertable_chunks(pool: Pool, database_url: str) -> None:
+    # Three days of positions: TimescaleDB routes the COPY's rows into one chunk per day.
+    rows: list[Row] = [to_row(ais_position(n=n * 8640)) for n in range(3)]
+    await write(pool, IdentityRegistry(pool), rows)
+    [(chunks,)] = query(database_url, "SELECT count(*) FROM show_chunks('positions')")
+    assert chunks == 3
+    assert query(database_url, "SELECT count(*) FROM positions") == [(3,)]
