@@ -105,6 +105,25 @@ class StoreSettings(Section):
     retry_interval_s: float = Field(1.0, gt=0, description="How often to retry the database while spooling.")
 
 
+class Jt808Settings(Section):
+    enabled: bool = Field(True, description="Run the JT/T 808 terminal server (with `run` and `demo`).")
+    host: str = Field("0.0.0.0", description="Address the JT/T 808 server binds to.")  # noqa: S104 (devices connect)
+    port: int = Field(6808, ge=0, le=65535, description="JT/T 808 TCP port (0 picks a free one).")
+    max_frame_bytes: int = Field(4096, ge=64, le=65536, description="Longer frames are dropped and counted.")
+    idle_timeout_s: float = Field(600.0, gt=0, description="A connection silent this long is closed.")
+    max_bad_frames: int = Field(10, ge=1, description="Malformed frames after which a connection is closed.")
+    max_connections: int = Field(10_000, ge=1, description="Most terminals connected at once.")
+    registration: Literal["required", "flag"] = Field(
+        "flag",
+        description="`flag`: accept reports from terminals that never registered or authenticated, marked "
+        "`unauthenticated`; `required`: refuse them.",
+    )
+    utc_terminals: list[str] = Field(
+        default_factory=list,
+        description="Terminal IDs whose clocks send UTC instead of the standard's GMT+8.",
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -127,6 +146,7 @@ class Settings(BaseSettings):
     supervisor: SupervisorSettings = SupervisorSettings()
     ingest: IngestSettings = IngestSettings()
     store: StoreSettings = StoreSettings()
+    jt808: Jt808Settings = Jt808Settings()
 
     @classmethod
     def settings_customise_sources(
