@@ -1,0 +1,154 @@
+"""NMEA over TCP, listening: receivers connect to us on `host:port` and push lines.
+
+Every peer has its own reader task and line splitter; all put into one bounded queue, and a peer
+whose put has to wait stops reading, so a slow consumer slows every sender through TCP flow control.
+Connections beyond `max_connections` are closed at once. If the address cannot be bound (still in
+use after a restart), binding is retried in the background with the doubling delay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from types import TracebackType
+from typing import Self
+
+from ingest.lines import RawLine
+from ingest.sources.common import (
+    CHUNK_BYTES,
+    DEFAULT_QUEUE_LINES,
+    Backoff,
+    Clock,
+    FeedMetrics,
+    LineSplitter,
+    Sleep,
+    close_writer,
+    format_peer,
+    parse_host_port,
+    utc_now,
+)
+from seawatch.settings import FeedSettings, IngestSettings
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MAX_CONNECTIONS = 256
+
+
+class TcpServerSource:
+    def __init__(
+        self,
+        feed: FeedSettings,
+        settings: IngestSettings,
+        *,
+        clock: Clock = utc_now,
+        sleep: Sleep = asyncio.sleep,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        queue_lines: int = DEFAULT_QUEUE_LINES,
+    ) -> None:
+        self.feed = feed.name
+        self.host, self.port = parse_host_port(feed.address)
+        self.max_connections = max_connections
+        self._max_line = settings.max_line_bytes
+        self._backoff = Backoff(settings.reconnect_initial_s, settings.reconnect_max_s)
+        self._clock = clock
+        self._sleep = sleep
+        self._metrics = FeedMetrics(feed.name)
+        self._queue: asyncio.Queue[RawLine] = asyncio.Queue(queue_lines)
+        self._server: asyncio.Server | None = None
+        self._binder: asyncio.Task[None] | None = None
+        self._peers: dict[asyncio.Task[object], str | None] = {}
+
+    @property
+    def address(self) -> tuple[str, int] | None:
+        """Where the source listens (with the real port when bound to port 0); None until bound."""
+        if self._server is None or not self._server.sockets:
+            return None
+        host, port = self._server.sockets[0].getsockname()[:2]
+        return str(host), int(port)
+
+    @property
+    def peers(self) -> list[str | None]:
+        """Addresses of the receivers connected now."""
+        return list(self._peers.values())
+
+    async def __aenter__(self) -> Self:
+        try:
+            await self._listen()
+        except OSError as err:
+            log.error("feed %s: cannot listen on %s:%s: %s; retrying", self.feed, self.host, self.port, err)
+            self._binder = asyncio.create_task(self._listen_later())
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._binder is not None:
+            self._binder.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._binder
+        if self._server is not None:
+            self._server.close()
+        peers = list(self._peers)
+        for task in peers:
+            task.cancel()
+        await asyncio.gather(*peers, return_exceptions=True)
+        if self._server is not None:
+            await self._server.wait_closed()
+        self._metrics.down()
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> RawLine:
+        return await self._queue.get()
+
+    async def _listen(self) -> None:
+        self._server = await asyncio.start_server(self._serve, self.host, self.port)
+        log.info("feed %s: listening on %s", self.feed, self.address)
+
+    async def _listen_later(self) -> None:
+        while True:
+            await self._sleep(self._backoff.next_delay())
+            try:
+                await self._listen()
+                return
+            except OSError as err:
+                log.warning("feed %s: cannot listen on %s:%s: %s", self.feed, self.host, self.port, err)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = format_peer(writer.get_extra_info("peername"))
+        task = asyncio.current_task()
+        if task is None or len(self._peers) >= self.max_connections:
+            log.warning("feed %s: refusing %s: %d connections already", self.feed, peer, len(self._peers))
+            await close_writer(writer)
+            return
+        if not self._peers:
+            # The feed's link is "up" while any receiver is connected; going from none to one after an
+            # outage is what counts as a reconnect.
+            self._metrics.up()
+        self._peers[task] = peer
+        log.info("feed %s: %s connected", self.feed, peer)
+        try:
+            await self._read(reader, peer)
+        except OSError as err:
+            log.warning("feed %s: connection from %s failed: %s", self.feed, peer, err)
+        finally:
+            del self._peers[task]
+            if not self._peers:
+                self._metrics.down()
+            await close_writer(writer)
+
+    async def _read(self, reader: asyncio.StreamReader, peer: str | None) -> None:
+        splitter = LineSplitter(self._max_line, self._metrics.too_long)
+        while chunk := await reader.read(CHUNK_BYTES):
+            for line in splitter.feed(chunk):
+                await self._put(line, peer)
+        for line in splitter.flush():
+            await self._put(line, peer)
+        log.info("feed %s: %s closed the connection", self.feed, peer)
+
+    async def _put(self, line: bytes, peer: str | None) -> None:
+        received_at = self._clock()
+        self._metrics.line(received_at)
+        await self._queue.put(RawLine(line, received_at, self.feed, peer))
