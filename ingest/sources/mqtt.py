@@ -1,0 +1,225 @@
+"""Raw NMEA lines from an MQTT topic filter (payload: one or more lines), acknowledged only when durable.
+
+The subscription is QoS 1 on a persistent session (`clean_session=False`, client id
+`<mqtt.client_id>-feed-<feed name>`), so the broker keeps what arrives while seawatch is away and
+redelivers every message that was not acknowledged. `RawLine.peer` is the message's topic.
+
+Manual acknowledgement: aiomqtt 2.x has no API for it, but the paho-mqtt client it wraps does
+(`manual_ack_set`, `ack`); we reach it through `aiomqtt.Client._client`, the one private attribute used,
+stable across aiomqtt 2.x (pinned `<3`). A message's PUBACK waits until the consumer awaits the `ack`
+of its **last** line (the other lines of a multi-line payload carry `ack=None`). The consumer must do so
+once the records from *all* the message's lines are durable, and also when it rejects them (nothing to
+store is durable too). PUBACKs go out in arrival order (see `ingest.sources.acks`). A message none of
+whose lines is usable (empty, all too long) is acknowledged at once.
+
+An ack after the link it came on was lost does nothing: the broker redelivers that message on the new
+session (at least once; duplicates are for the dedup window downstream). While acks are outstanding the
+broker's in-flight window (Mosquitto: 20 per client) stops sending, which bounds what waits here. A
+message left unacknowledged for `ack_timeout_s` (its records failed to store) would hold every later
+ack back for good, so the source then reconnects, and the broker delivers it again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Callable
+from types import TracebackType
+from typing import Self
+
+import aiomqtt
+from paho.mqtt.reasoncodes import ReasonCode
+
+from ingest.lines import RawLine
+from ingest.sources.acks import AckQueue
+from ingest.sources.common import (
+    DEFAULT_QUEUE_LINES,
+    Backoff,
+    Clock,
+    FeedMetrics,
+    Sleep,
+    split_datagram,
+    utc_now,
+)
+from seawatch.bus import MqttAddress, client
+from seawatch.settings import FeedSettings, IngestSettings, MqttSettings
+
+log = logging.getLogger(__name__)
+
+DEFAULT_ACK_TIMEOUT_S = 60.0
+
+
+class MqttSource:
+    def __init__(
+        self,
+        feed: FeedSettings,
+        settings: IngestSettings,
+        address: MqttAddress,
+        *,
+        mqtt_settings: MqttSettings | None = None,
+        clock: Clock = utc_now,
+        sleep: Sleep = asyncio.sleep,
+        queue_messages: int = DEFAULT_QUEUE_LINES,
+        ack_timeout_s: float = DEFAULT_ACK_TIMEOUT_S,
+    ) -> None:
+        self.feed = feed.name
+        self.topic = feed.address
+        self._address = address
+        self._mqtt_settings = mqtt_settings or MqttSettings()
+        self._max_line = settings.max_line_bytes
+        self._backoff = Backoff(settings.reconnect_initial_s, settings.reconnect_max_s)
+        self._clock = clock
+        self._sleep = sleep
+        self._queue_messages = queue_messages
+        self._ack_timeout_s = ack_timeout_s
+        self._metrics = FeedMetrics(feed.name)
+        self._link: aiomqtt.Client | None = None
+        self._acks: AckQueue | None = None
+        # Kept across calls: cancelling a pending receive could lose a message already taken off the queue.
+        self._receiving: asyncio.Task[aiomqtt.Message] | None = None
+        self._ready: deque[RawLine] = deque()
+        self._first_attempt = True
+        self._overflowed = False
+
+    @property
+    def component(self) -> str:
+        """Appended to the client id prefix: stable, so the broker finds the session again."""
+        return f"feed-{self.feed}"
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self._disconnect()
+
+    def __aiter__(self) -> Self:
+        return self
+
+    async def __anext__(self) -> RawLine:
+        while not self._ready:
+            link = self._link or await self._connect()
+            try:
+                message = await self._receive(link)
+            except aiomqtt.MqttError as err:
+                log.warning("feed %s: MQTT link lost: %s", self.feed, err)
+                await self._disconnect()
+                continue
+            if self._overflowed:
+                # A QoS 1 message was discarded unacknowledged; only a new session gets it back.
+                log.warning("feed %s: incoming queue overflowed; reconnecting for redelivery", self.feed)
+                await self._disconnect()
+            elif self._acks is not None and self._acks.oldest_wait() > self._ack_timeout_s:
+                log.error("feed %s: a message was not acknowledged in time; reconnecting", self.feed)
+                await self._disconnect()
+            elif message is not None:
+                await self._take(message)
+        return self._ready.popleft()
+
+    async def _receive(self, link: aiomqtt.Client) -> aiomqtt.Message | None:
+        """The next message, or None after a while without one (time to check on the acks)."""
+        if self._receiving is None:
+            self._receiving = asyncio.ensure_future(anext(link.messages))
+        done, _ = await asyncio.wait({self._receiving}, timeout=self._ack_timeout_s / 2)
+        if not done:
+            return None
+        task, self._receiving = self._receiving, None
+        return task.result()
+
+    async def _take(self, message: aiomqtt.Message) -> None:
+        assert self._acks is not None
+        received_at = self._clock()
+        lines = split_datagram(message.payload, self._max_line, self._metrics.too_long)
+        ack = self._acks.track(message.mid, message.qos) if message.qos > 0 else None
+        if not lines:
+            if ack is not None:
+                await ack()
+            return
+        for index, line in enumerate(lines):
+            self._metrics.line(received_at)
+            last = index == len(lines) - 1
+            self._ready.append(
+                RawLine(line, received_at, self.feed, str(message.topic), ack if last else None)
+            )
+
+    async def _connect(self) -> aiomqtt.Client:
+        while True:
+            if not self._first_attempt:
+                await self._sleep(self._backoff.next_delay())
+            self._first_attempt = False
+            self._overflowed = False
+            link = client(
+                self._address,
+                self._mqtt_settings,
+                self.component,
+                clean_session=False,
+                queue_type=_inbox_type(self._metrics, self._overflow),
+                max_queued_incoming_messages=self._queue_messages,
+            )
+            link._client.manual_ack_set(True)
+            try:
+                await link.__aenter__()
+            except aiomqtt.MqttError as err:
+                log.warning("feed %s: cannot connect to %s: %s", self.feed, self._address.url(), err)
+                continue
+            self._link, self._acks = link, AckQueue(link._client)
+            try:
+                granted = await link.subscribe(self.topic, qos=1)
+            except aiomqtt.MqttError as err:
+                log.warning("feed %s: cannot subscribe to %s: %s", self.feed, self.topic, err)
+                await self._disconnect()
+                continue
+            if any(_code(c) >= 0x80 for c in granted):
+                log.error("feed %s: the broker refused the subscription to %s", self.feed, self.topic)
+                await self._disconnect()
+                continue
+            self._backoff.reset()
+            self._metrics.up()
+            log.info("feed %s: subscribed to %s on %s", self.feed, self.topic, self._address.url())
+            return link
+
+    def _overflow(self) -> None:
+        self._overflowed = True
+
+    async def _disconnect(self) -> None:
+        link, self._link = self._link, None
+        receiving, self._receiving = self._receiving, None
+        if receiving is not None:
+            receiving.cancel()
+        if self._acks is not None:
+            self._acks.close()
+            self._acks = None
+        self._metrics.down()
+        if link is None:
+            return
+        try:
+            await link.__aexit__(None, None, None)
+        except aiomqtt.MqttError as err:
+            log.debug("feed %s: disconnecting: %s", self.feed, err)
+        if receiving is not None:
+            # Collect it, so its outcome (often the MqttError of the lost link) is never left unretrieved.
+            await asyncio.wait({receiving})
+            if not receiving.cancelled():
+                receiving.exception()
+
+
+def _inbox_type(
+    metrics: FeedMetrics, on_qos1_drop: Callable[[], None]
+) -> type[asyncio.Queue[aiomqtt.Message]]:
+    """aiomqtt's incoming queue, bounded: drops are counted, and a dropped QoS 1 message is flagged."""
+
+    class Inbox(asyncio.Queue[aiomqtt.Message]):
+        def put_nowait(self, item: aiomqtt.Message) -> None:
+            if self.full():
+                metrics.dropped()
+                if item.qos > 0:
+                    on_qos1_drop()
+            super().put_nowait(item)  # raises QueueFull when full; aiomqtt logs it and discards
+
+    return Inbox
+
+
+def _code(code: int | ReasonCode) -> int:
+    return code.value if isinstance(code, ReasonCode) else code
