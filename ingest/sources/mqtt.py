@@ -13,10 +13,15 @@ store is durable too). PUBACKs go out in arrival order (see `ingest.sources.acks
 whose lines is usable (empty, all too long) is acknowledged at once.
 
 An ack after the link it came on was lost does nothing: the broker redelivers that message on the new
-session (at least once; duplicates are for the dedup window downstream). While acks are outstanding the
-broker's in-flight window (Mosquitto: 20 per client) stops sending, which bounds what waits here. A
-message left unacknowledged for `ack_timeout_s` (its records failed to store) would hold every later
-ack back for good, so the source then reconnects, and the broker delivers it again.
+session (at least once; duplicates are for the dedup window downstream). A message left unacknowledged
+for `ack_timeout_s` (its records failed to store) would hold every later ack back for good, so the
+source then reconnects, and the broker delivers it again.
+
+Bounds: QoS 1 messages are never dropped here; what waits is bounded by the broker's in-flight window,
+which stops sending while PUBACKs are outstanding (Mosquitto: `max_inflight_messages`, 20 by default;
+never set it to 0, unlimited, for this client). Messages published at QoS 0 have no ack (`ack=None`)
+and beyond `queue_messages` waiting they are dropped and counted
+(`seawatch_ingest_invalid_total{reason="queue_full"}`).
 """
 
 from __future__ import annotations
@@ -24,7 +29,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Callable
 from types import TracebackType
 from typing import Self
 
@@ -80,7 +84,6 @@ class MqttSource:
         self._receiving: asyncio.Task[aiomqtt.Message] | None = None
         self._ready: deque[RawLine] = deque()
         self._first_attempt = True
-        self._overflowed = False
 
     @property
     def component(self) -> str:
@@ -107,11 +110,7 @@ class MqttSource:
                 log.warning("feed %s: MQTT link lost: %s", self.feed, err)
                 await self._disconnect()
                 continue
-            if self._overflowed:
-                # A QoS 1 message was discarded unacknowledged; only a new session gets it back.
-                log.warning("feed %s: incoming queue overflowed; reconnecting for redelivery", self.feed)
-                await self._disconnect()
-            elif self._acks is not None and self._acks.oldest_wait() > self._ack_timeout_s:
+            if self._acks is not None and self._acks.oldest_wait() > self._ack_timeout_s:
                 log.error("feed %s: a message was not acknowledged in time; reconnecting", self.feed)
                 await self._disconnect()
             elif message is not None:
@@ -149,14 +148,12 @@ class MqttSource:
             if not self._first_attempt:
                 await self._sleep(self._backoff.next_delay())
             self._first_attempt = False
-            self._overflowed = False
             link = client(
                 self._address,
                 self._mqtt_settings,
                 self.component,
                 clean_session=False,
-                queue_type=_inbox_type(self._metrics, self._overflow),
-                max_queued_incoming_messages=self._queue_messages,
+                queue_type=_inbox_type(self._metrics, self._queue_messages),
             )
             link._client.manual_ack_set(True)
             try:
@@ -180,9 +177,6 @@ class MqttSource:
             log.info("feed %s: subscribed to %s on %s", self.feed, self.topic, self._address.url())
             return link
 
-    def _overflow(self) -> None:
-        self._overflowed = True
-
     async def _disconnect(self) -> None:
         link, self._link = self._link, None
         receiving, self._receiving = self._receiving, None
@@ -205,18 +199,19 @@ class MqttSource:
                 receiving.exception()
 
 
-def _inbox_type(
-    metrics: FeedMetrics, on_qos1_drop: Callable[[], None]
-) -> type[asyncio.Queue[aiomqtt.Message]]:
-    """aiomqtt's incoming queue, bounded: drops are counted, and a dropped QoS 1 message is flagged."""
+def _inbox_type(metrics: FeedMetrics, qos0_limit: int) -> type[asyncio.Queue[aiomqtt.Message]]:
+    """aiomqtt's incoming queue: QoS 0 messages beyond `qos0_limit` waiting are dropped and counted.
+
+    A QoS 1 message must never be dropped here: it would stay unacknowledged in the broker's in-flight
+    window until the next session, and enough of them would stop the feed.
+    """
 
     class Inbox(asyncio.Queue[aiomqtt.Message]):
         def put_nowait(self, item: aiomqtt.Message) -> None:
-            if self.full():
+            if item.qos == 0 and self.qsize() >= qos0_limit:
                 metrics.dropped()
-                if item.qos > 0:
-                    on_qos1_drop()
-            super().put_nowait(item)  # raises QueueFull when full; aiomqtt logs it and discards
+                return
+            super().put_nowait(item)
 
     return Inbox
 

@@ -13,6 +13,7 @@ from sources_support import (
     TcpProxy,
     bounded,
     connected,
+    dropped,
     eventually,
     feed,
     fixed_clock,
@@ -200,3 +201,22 @@ async def test_a_message_never_acknowledged_makes_the_source_reconnect_for_it(
         assert [line.data for line in redelivered] == [failed.data, stored.data]
     assert sleep.delays == [0.5]
     assert reconnects(config.name) == 1
+
+
+@bounded
+async def test_qos0_messages_beyond_the_queue_are_dropped_and_counted(
+    config: FeedSettings, mqtt_address: MqttAddress, topic_prefix: str
+) -> None:
+    async with source_for(config, mqtt_address, queue_messages=3) as source:
+        pending = await subscribed(source)
+        async with aiomqtt.Client(mqtt_address.host, mqtt_address.port) as publisher:
+            await publisher.publish(f"{topic_prefix}/raw/rx1", b"first", qos=0)
+            first = await pending
+            assert first.ack is None  # QoS 0: nothing to acknowledge
+            for number in range(5):
+                await publisher.publish(f"{topic_prefix}/raw/rx1", b"q%d" % number, qos=0)
+            # While nobody reads, three wait and the other two are dropped.
+            await eventually(lambda: dropped(config.name) == 2, "two dropped")
+            assert [line.data for line in await take(source, 3)] == [b"q0", b"q1", b"q2"]
+            await publisher.publish(f"{topic_prefix}/raw/rx1", b"later", qos=0)
+            assert (await anext(source)).data == b"later"
