@@ -227,7 +227,13 @@ async def replay(
     max_gap_s: float = DEFAULT_MAX_GAP_S,
     mqtt_settings: MqttSettings | None = None,
 ) -> ReplayStats:
-    """Send the lines of the recording at `path` to `target_url`, paced as the module describes."""
+    """Send the lines of the recording at `path` to `target_url`, paced as the module describes.
+
+    Raises ValueError for a bad target or speed, OSError when the file cannot be read or the target
+    cannot be reached or goes away (a replay is a one-off command: it reports, it does not retry).
+    """
+    if speed != "max" and not 0 < speed < float("inf"):
+        raise ValueError(f"speed must be a positive number or 'max', not {speed!r}")
     pacer = Pacer(rate=rate, max_gap_s=max_gap_s)
     # Pauses are measured from one start, not line to line, so time spent sending never adds up.
     lines = 0
@@ -259,6 +265,7 @@ async def replay(
 @contextlib.asynccontextmanager
 async def _recording(path: str | Path) -> AsyncIterator[AsyncIterator[bytes]]:
     # The file source reads in a worker thread and in chunks, so a day's recording never sits in memory.
+    # (Its line counts land in this process's metrics under the feed name "replay".)
     feed = FeedSettings(name="replay", kind="file", address=str(path))
     async with FileSource(feed, IngestSettings(max_line_bytes=65536)) as source:
         yield (raw.data async for raw in source)

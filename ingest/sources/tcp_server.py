@@ -4,6 +4,9 @@ Every peer has its own reader task and line splitter; all put into one bounded q
 whose put has to wait stops reading, so a slow consumer slows every sender through TCP flow control.
 Connections beyond `max_connections` are closed at once. If the address cannot be bound (still in
 use after a restart), binding is retried in the background with the doubling delay.
+
+The feed's link is "up" (`FEED_CONNECTED` 1) while at least one receiver is connected; the first
+receiver to connect after none were is counted as a reconnect.
 """
 
 from __future__ import annotations
@@ -124,8 +127,6 @@ class TcpServerSource:
             await close_writer(writer)
             return
         if not self._peers:
-            # The feed's link is "up" while any receiver is connected; going from none to one after an
-            # outage is what counts as a reconnect.
             self._metrics.up()
         self._peers[task] = peer
         log.info("feed %s: %s connected", self.feed, peer)

@@ -217,10 +217,12 @@ def test_datagrams_hold_several_lines_up_to_the_limit() -> None:
 
 
 @bounded
-async def test_unsupported_targets_are_refused(dma_start: Path) -> None:
+async def test_unsupported_targets_and_speeds_are_refused(dma_start: Path) -> None:
     for target in ("http://127.0.0.1:80", "tcp://127.0.0.1", "mqtt://127.0.0.1:1883"):
         with pytest.raises(ValueError):
             await replay(dma_start, target, "max")
+    with pytest.raises(ValueError, match="speed"):
+        await replay(dma_start, "udp://127.0.0.1:9", 0)
 
 
 # --- real sends to each kind of source ----------------------------------------------------------------------
