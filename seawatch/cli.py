@@ -102,13 +102,21 @@ def run_until_signalled(main: Callable[[asyncio.Event], Coroutine[Any, Any, None
 
 def cmd_demo(args: argparse.Namespace) -> None:
     from seawatch.demo import DemoOptions, run_demo
+    from seawatch.settings import FeedSettings
 
     settings = settings_from(
         args,
         mqtt_url=args.mqtt_url,
         data_dir=args.data_dir,
         http={"port": args.http_port},
+        jt808={"port": args.jt808_port},
     )
+    # NMEA over IP: receivers push over TCP or UDP to the same port.
+    ais = [
+        FeedSettings(name="ais-tcp", kind="tcp_server", address=f"0.0.0.0:{args.ais_port}"),
+        FeedSettings(name="ais-udp", kind="udp", address=f"0.0.0.0:{args.ais_port}"),
+    ]
+    settings.ingest = settings.ingest.model_copy(update={"feeds": [*settings.ingest.feeds, *ais]})
     if args.scenario is not None or args.speed != 1.0:
         log.warning(
             "the fleet simulator is not part of this build yet: --scenario and --speed have no effect"

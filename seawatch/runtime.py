@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 from api.app import ApiServices, create_app
 from api.server import serve_http
+from ingest.service import IngestService
 from seawatch.bus import BusStatus, MqttAddress, run_presence
 from seawatch.settings import Settings
 from seawatch.supervisor import Component, Supervisor
@@ -17,7 +18,7 @@ from tracking.db import Pool, open_pool
 log = logging.getLogger(__name__)
 
 # The selections `seawatch run --only` accepts; each issue that adds a component kind adds its role here.
-ROLES: tuple[str, ...] = ("api",)
+ROLES: tuple[str, ...] = ("api", "ingest")
 
 
 class SettingsError(ValueError):
@@ -37,6 +38,8 @@ def build_components(
     components = [
         Component("presence", lambda: run_presence(address, settings.mqtt, bus, node), role="all"),
     ]
+    if only in (None, "ingest"):
+        components.extend(IngestService(settings, pool).components())
     app = create_app(ApiServices(settings=settings, pool=pool, bus=bus))
     components.append(
         Component(

@@ -1,5 +1,6 @@
 import asyncio
 import signal
+from pathlib import Path
 
 import httpx
 import psycopg
@@ -65,10 +66,14 @@ def test_user_add_refuses_an_unknown_role(database_url: str) -> None:
     assert "invalid choice" in result.stderr.decode()
 
 
-def test_run_serves_and_stops_cleanly_on_sigterm(database_url: str, mqtt_url: str) -> None:
+def test_run_serves_and_stops_cleanly_on_sigterm(database_url: str, mqtt_url: str, tmp_path: Path) -> None:
     port = free_port()
     env = seawatch_env(
-        SEAWATCH_DATABASE_URL=database_url, SEAWATCH_MQTT_URL=mqtt_url, SEAWATCH_HTTP__PORT=str(port)
+        SEAWATCH_DATABASE_URL=database_url,
+        SEAWATCH_MQTT_URL=mqtt_url,
+        SEAWATCH_HTTP__PORT=str(port),
+        SEAWATCH_JT808__PORT="0",
+        SEAWATCH_DATA_DIR=str(tmp_path),
     )
     proc = start_seawatch("run", env=env)
     try:
@@ -82,10 +87,14 @@ def test_run_serves_and_stops_cleanly_on_sigterm(database_url: str, mqtt_url: st
     assert "all components stopped" in err
 
 
-def test_run_only_api(database_url: str, mqtt_url: str) -> None:
+def test_run_only_api(database_url: str, mqtt_url: str, tmp_path: Path) -> None:
     port = free_port()
     env = seawatch_env(
-        SEAWATCH_DATABASE_URL=database_url, SEAWATCH_MQTT_URL=mqtt_url, SEAWATCH_HTTP__PORT=str(port)
+        SEAWATCH_DATABASE_URL=database_url,
+        SEAWATCH_MQTT_URL=mqtt_url,
+        SEAWATCH_HTTP__PORT=str(port),
+        SEAWATCH_JT808__PORT="0",
+        SEAWATCH_DATA_DIR=str(tmp_path),
     )
     proc = start_seawatch("run", "--only", "api", env=env)
     try:

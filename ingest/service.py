@@ -1,0 +1,69 @@
+"""The ingest components of a process: the record store, one reader per configured feed, the JT/T 808
+server. Built here so `seawatch run` and `seawatch demo` wire them the same way."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+from ingest.dedup import Deduplicator
+from ingest.jt808_server import Jt808Server
+from ingest.pipeline import NmeaFeedHandler, Pipeline, RecordSink, ais_steps
+from ingest.sources import open_source
+from ingest.terminal_auth import TerminalAuthStore
+from seawatch.bus import MqttAddress
+from seawatch.settings import FeedSettings, Settings
+from seawatch.supervisor import Component
+from tracking.db import Pool
+from tracking.store import RecordStore
+
+log = logging.getLogger(__name__)
+
+
+def spool_dir(settings: Settings) -> Path:
+    return settings.store.spool_dir or settings.data_dir / "spool"
+
+
+async def run_feed(feed: FeedSettings, settings: Settings, sink: RecordSink, dedup: Deduplicator) -> None:
+    """Read one feed into the sink until cancelled (a file feed: until its end, then idle)."""
+    handler = NmeaFeedHandler(feed.name, settings.ingest, Pipeline(ais_steps(dedup, feed.name)), sink)
+    mqtt = MqttAddress.parse(settings.mqtt_url) if feed.kind == "mqtt" else None
+    try:
+        async with open_source(feed, settings.ingest, mqtt=mqtt, mqtt_settings=settings.mqtt) as lines:
+            async for line in lines:
+                await handler.handle(line)
+    finally:
+        await handler.drain()
+    log.info("feed %s: end of input", feed.name)
+    # Only a file ends; staying here keeps the supervisor from reading it again.
+    await asyncio.Event().wait()
+
+
+class IngestService:
+    def __init__(self, settings: Settings, pool: Pool) -> None:
+        self.settings = settings
+        self.store = RecordStore(
+            pool, settings.store, spool_dir(settings), queue_max=settings.ingest.queue_max
+        )
+        # One deduplicator for all feeds: overlapping receivers arrive on different feeds.
+        self.dedup = Deduplicator(settings.ingest.dedup_window_s)
+        self.jt808 = (
+            Jt808Server(settings.jt808, self.store, TerminalAuthStore(pool))
+            if settings.jt808.enabled
+            else None
+        )
+
+    def components(self) -> list[Component]:
+        components = [Component("store", self.store.run, role="ingest")]
+        for feed in self.settings.ingest.feeds:
+            components.append(
+                Component(
+                    f"feed:{feed.name}",
+                    lambda feed=feed: run_feed(feed, self.settings, self.store, self.dedup),  # type: ignore[misc]
+                    role="ingest",
+                )
+            )
+        if self.jt808 is not None:
+            components.append(Component("jt808", self.jt808.run, role="ingest"))
+        return components
