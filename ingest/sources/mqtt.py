@@ -111,6 +111,7 @@ class MqttSource:
                 await self._disconnect()
                 continue
             if self._acks is not None and self._acks.oldest_wait() > self._ack_timeout_s:
+                # The message just received, if any, is not taken: it comes back with the others.
                 log.error("feed %s: a message was not acknowledged in time; reconnecting", self.feed)
                 await self._disconnect()
             elif message is not None:

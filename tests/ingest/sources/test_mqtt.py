@@ -220,3 +220,19 @@ async def test_qos0_messages_beyond_the_queue_are_dropped_and_counted(
             assert [line.data for line in await take(source, 3)] == [b"q0", b"q1", b"q2"]
             await publisher.publish(f"{topic_prefix}/raw/rx1", b"later", qos=0)
             assert (await anext(source)).data == b"later"
+
+
+@bounded
+async def test_an_unreachable_broker_is_retried_until_cancelled(config: FeedSettings) -> None:
+    proxy = TcpProxy("127.0.0.1", 9)
+    await proxy.start()
+    await proxy.stop()  # a port that just closed: connections are refused
+    sleep = RecordingSleep()
+    async with source_for(config, MqttAddress("127.0.0.1", proxy.port), sleep=sleep) as source:
+        pending = asyncio.create_task(anext(source))
+        await eventually(lambda: len(sleep.delays) >= 3, "three attempts")
+        pending.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await pending
+    assert sleep.delays[:3] == [0.5, 1.0, 1.5]
+    assert connected(config.name) == 0
