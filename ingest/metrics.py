@@ -17,7 +17,9 @@ FEED_CONNECTED = Gauge("seawatch_ingest_feed_connected", "1 while the feed's lin
 FEED_LAST_MESSAGE = Gauge(
     "seawatch_ingest_feed_last_message_timestamp", "Unix time of the feed's last line", ["feed"]
 )
-FEED_RECONNECTS = Counter("seawatch_ingest_feed_reconnects", "Times the feed's link was re-established", ["feed"])
+FEED_RECONNECTS = Counter(
+    "seawatch_ingest_feed_reconnects", "Times the feed's link was re-established", ["feed"]
+)
 QUEUE_DEPTH = Gauge("seawatch_ingest_queue_depth", "Records waiting in a queue", ["queue"])
 BATCH_SECONDS = Histogram(
     "seawatch_store_batch_seconds",

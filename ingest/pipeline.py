@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -18,6 +19,7 @@ from ingest.lines import RawLine
 from ingest.metrics import DECODED, DUPLICATES, INVALID
 from ingest.nmea_stream import NmeaDecoder
 from seawatch.settings import IngestSettings
+from tracking.rows import RejectedRecord
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +28,8 @@ Step = Callable[[Record], Record | None]
 
 # Acknowledgements waiting for their records to become durable, per feed; reading pauses beyond this.
 MAX_PENDING_ACKS = 1000
+# Peers (connections) whose decoding state is kept; the least recently heard is forgotten first.
+MAX_PEERS = 1024
 
 
 class RecordSink(Protocol):
@@ -90,14 +94,21 @@ class NmeaFeedHandler:
         self.pipeline = pipeline
         self.sink = sink
         self.clock = clock
-        self._decoders: dict[str | None, NmeaDecoder] = {}
+        # Peers come and go (a receiver reconnects from a new port): keep the most recent ones only.
+        self._decoders: OrderedDict[str | None, NmeaDecoder] = OrderedDict()
+        # Per peer, the future of the last record put. The store makes records durable in the order they
+        # were put, so once this one is durable every earlier one is too: an MQTT message's ack rides on
+        # its last line but covers the records of all its lines.
+        self._last_put: OrderedDict[str | None, asyncio.Future[None]] = OrderedDict()
         self._acks: set[asyncio.Task[None]] = set()
         self._ack_slots = asyncio.Semaphore(MAX_PENDING_ACKS)
 
     def _decoder(self, peer: str | None) -> NmeaDecoder:
         # Fragments of a multi-sentence message come over one connection; keep peers apart.
         decoder = self._decoders.get(peer)
-        if decoder is None:
+        if decoder is not None:
+            self._decoders.move_to_end(peer)
+        else:
             options: dict[str, Any] = {"clock": self.clock} if self.clock is not None else {}
             decoder = NmeaDecoder(
                 keep_bad_checksum=self.settings.keep_bad_checksums,
@@ -107,10 +118,11 @@ class NmeaFeedHandler:
                 **options,
             )
             self._decoders[peer] = decoder
+            if len(self._decoders) > MAX_PEERS:
+                self._decoders.popitem(last=False)
         return decoder
 
     async def handle(self, line: RawLine) -> None:
-        durable: list[asyncio.Future[None]] = []
         for item in self._decoder(line.peer).feed(line.data, received_at=line.received_at):
             if "error" in item:
                 INVALID.labels(self.feed, str(item["error"])).inc()
@@ -122,8 +134,13 @@ class NmeaFeedHandler:
             record["received_at"] = line.received_at
             kept = self.pipeline(record)
             if kept is not None:
-                durable.append(await self.sink.put(kept))
+                self._last_put[line.peer] = await self.sink.put(kept)
+                self._last_put.move_to_end(line.peer)
+                if len(self._last_put) > MAX_PEERS:
+                    self._last_put.popitem(last=False)
         if line.ack is not None:
+            last = self._last_put.pop(line.peer, None)
+            durable = [] if last is None else [last]
             await self._ack_slots.acquire()
             task = asyncio.create_task(self._ack_when_durable(durable, line.ack))
             self._acks.add(task)
@@ -135,15 +152,13 @@ class NmeaFeedHandler:
         try:
             results = await asyncio.gather(*durable, return_exceptions=True)
             failed = [r for r in results if isinstance(r, BaseException)]
-            if failed:
-                # Not acknowledged: the broker will deliver the message again.
-                log.error(
-                    "feed %s: %d record(s) not stored, message left unacknowledged: %s",
-                    self.feed,
-                    len(failed),
-                    failed[0],
-                )
+            if any(not isinstance(r, RejectedRecord) for r in failed):
+                # Not acknowledged: the broker delivers the message again.
+                log.error("feed %s: record not stored, message left unacknowledged: %s", self.feed, failed[0])
                 return
+            if failed:
+                # Refused for good (the store logs and counts it): redelivery could never help.
+                log.warning("feed %s: record refused by the store: %s", self.feed, failed[0])
             await ack()
         except Exception:
             log.exception("feed %s: acknowledging a message failed", self.feed)

@@ -61,6 +61,19 @@ def build_parser() -> argparse.ArgumentParser:
         "file", nargs="?", default="-", metavar="FILE|-", help="input (default: standard input)"
     )
 
+    replay = commands.add_parser("replay", help="send a recording to a feed, paced by its time stamps")
+    _common(replay)
+    replay.add_argument("file", type=Path, metavar="FILE")
+    replay.add_argument(
+        "--to",
+        required=True,
+        metavar="URL",
+        help="tcp://host:port, udp://host:port or mqtt://host:port/topic",
+    )
+    replay.add_argument(
+        "--speed", default="1", metavar="N|max", help="time factor (default 1), or max for no pauses"
+    )
+
     db = commands.add_parser("db", help="database administration")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
     db_migrate = db_commands.add_parser("migrate", help="create or upgrade the schema (idempotent)")
@@ -145,6 +158,21 @@ def cmd_decode(args: argparse.Namespace) -> None:
     run_decode(args.file, args.protocol, sys.stdout.buffer, sys.stderr.buffer)
 
 
+def cmd_replay(args: argparse.Namespace) -> None:
+    from ingest.replay import parse_speed, replay
+
+    try:
+        speed = parse_speed(args.speed)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from exc
+    settings = settings_from(args)
+    try:
+        stats = asyncio.run(replay(args.file, args.to, speed, mqtt_settings=settings.mqtt))
+    except ValueError as exc:
+        raise CommandError(str(exc)) from exc
+    print(f"sent {stats.lines} lines covering {stats.recording_s:.1f} s of recording", file=sys.stderr)
+
+
 def cmd_db_migrate(args: argparse.Namespace) -> None:
     from tracking.migrate import migrate
 
@@ -178,6 +206,7 @@ COMMANDS: dict[tuple[str, ...], Callable[[argparse.Namespace], None]] = {
     ("demo",): cmd_demo,
     ("run",): cmd_run,
     ("decode",): cmd_decode,
+    ("replay",): cmd_replay,
     ("db", "migrate"): cmd_db_migrate,
     ("user", "add"): cmd_user_add,
 }

@@ -8,6 +8,7 @@ from ingest.dedup import Deduplicator
 from ingest.lines import RawLine
 from ingest.pipeline import NamedStep, NmeaFeedHandler, Pipeline, ais_steps
 from seawatch.settings import IngestSettings
+from tracking.rows import RejectedRecord
 
 NOW = datetime(2026, 11, 29, 2, 0, tzinfo=UTC)
 POSITION = b"!AIVDM,1,1,,A,15N1u<PP1FJuvSRHOE6QIwwh0HQ6,0*30"
@@ -82,6 +83,36 @@ async def test_an_acknowledgement_waits_until_the_records_are_durable() -> None:
     assert not acked.is_set()
     for future in sink.futures:
         future.set_result(None)
+    await asyncio.wait_for(acked.wait(), 1)
+
+
+async def test_a_record_refused_for_good_does_not_block_the_acknowledgement() -> None:
+    sink = Sink()
+    feed = handler(sink)
+    acked = asyncio.Event()
+
+    async def ack() -> None:
+        acked.set()
+
+    await feed.handle(RawLine(POSITION, NOW, "rx", peer="topic", ack=ack))
+    sink.futures[0].set_exception(RejectedRecord("no_identity", "nothing to file it under"))
+    await asyncio.wait_for(acked.wait(), 1)
+
+
+async def test_one_ack_covers_every_line_of_its_message() -> None:
+    sink = Sink()
+    feed = handler(sink)
+    acked = asyncio.Event()
+
+    async def ack() -> None:
+        acked.set()
+
+    # An MQTT message of two lines: the first line's record, then a last line that decodes to nothing.
+    await feed.handle(RawLine(POSITION, NOW, "rx", peer="topic"))
+    await feed.handle(RawLine(b"not nmea", NOW, "rx", peer="topic", ack=ack))
+    await asyncio.sleep(0.01)
+    assert not acked.is_set()
+    sink.futures[0].set_result(None)
     await asyncio.wait_for(acked.wait(), 1)
 
 
