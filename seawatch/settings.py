@@ -124,6 +124,38 @@ class Jt808Settings(Section):
     )
 
 
+class DevicesSettings(Section):
+    enabled: bool = Field(
+        True,
+        description="Read gate tag reads and terminal JSON from `{topic_prefix}/tags/+` and `/terminals/+`.",
+    )
+    max_payload_bytes: int = Field(
+        65_536, ge=256, description="Larger MQTT JSON payloads are refused and counted."
+    )
+
+
+class IdentitySettings(Section):
+    max_implied_speed_kn: float = Field(
+        60.0, gt=0, description="One MMSI moving faster than this between reports is in two places at once."
+    )
+    ais_terminal_max_distance_m: float = Field(
+        2000.0,
+        gt=0,
+        description="AIS and terminal positions of one vessel further apart than this are an anomaly.",
+    )
+    sources_max_age_s: float = Field(
+        300.0, gt=0, description="Positions from two sources are compared only when both are this recent."
+    )
+    gate_max_distance_m: float = Field(
+        1500.0,
+        gt=0,
+        description="A gate read further than this from the vessel's last position is an anomaly.",
+    )
+    gate_silence_s: float = Field(
+        1800.0, gt=0, description="A gate read with no position for this long before it is a dark departure."
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -147,6 +179,8 @@ class Settings(BaseSettings):
     ingest: IngestSettings = IngestSettings()
     store: StoreSettings = StoreSettings()
     jt808: Jt808Settings = Jt808Settings()
+    devices: DevicesSettings = DevicesSettings()
+    identity: IdentitySettings = IdentitySettings()
 
     @classmethod
     def settings_customise_sources(
