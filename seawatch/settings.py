@@ -156,6 +156,89 @@ class IdentitySettings(Section):
     )
 
 
+class LostContactRules(Section):
+    after_s: float = Field(
+        600.0, gt=0, description="Silence at sea after which a class A vessel is lost (reports every 2-10 s)."
+    )
+    class_b_after_s: float = Field(
+        900.0, gt=0, description="The same for class B transponders (every 30 s to 3 min)."
+    )
+    terminal_after_s: float = Field(
+        1800.0, gt=0, description="The same for BeiDou/JT/T 808 and JSON terminals (minutes)."
+    )
+    escalate_after_s: float = Field(
+        3600.0, gt=0, description="Silence after which a lost contact becomes critical."
+    )
+    feed_silence_s: float = Field(
+        120.0, gt=0, description="A feed silent this long is out: one feed_outage alert."
+    )
+
+
+class GeofenceRules(Section):
+    hysteresis_m: float = Field(
+        50.0,
+        ge=0,
+        description="Enter this far inside a zone, leave this far outside it: GPS jitter does not flap.",
+    )
+    dwell_s: float = Field(300.0, ge=0, description="Time inside a restricted zone before its dwell alert.")
+
+
+class CollisionRules(Section):
+    cpa_nm: float = Field(
+        0.5, gt=0, description="Closest point of approach below which two vessels are at risk."
+    )
+    tcpa_max_s: float = Field(720.0, gt=0, description="Only approaches within this time ahead count.")
+    min_speed_kn: float = Field(1.0, ge=0, description="Both vessels must be moving at least this fast.")
+    max_age_s: float = Field(120.0, gt=0, description="Positions older than this are not projected.")
+
+
+class SpoofingRules(Section):
+    max_speed_kn: float = Field(
+        60.0, gt=0, description="An implied speed above this between two reports is impossible."
+    )
+    on_land_margin_m: float = Field(200.0, ge=0, description="A position this far inland is on land.")
+
+
+class BehaviourRules(Section):
+    drift_max_kn: float = Field(3.0, gt=0, description="A vessel at sea slower than this, not anchored…")
+    drift_after_s: float = Field(
+        1800.0, gt=0, description="…for this long, with course unlike heading, is drifting."
+    )
+    anchor_radius_m: float = Field(
+        150.0, gt=0, description="An anchored vessel further than this from where it anchored drags."
+    )
+    encounter_distance_m: float = Field(500.0, gt=0, description="Two vessels closer than this…")
+    encounter_max_kn: float = Field(2.0, gt=0, description="…both slower than this…")
+    encounter_after_s: float = Field(
+        7200.0, gt=0, description="…for this long, away from anchorages, meet at sea."
+    )
+    loiter_radius_m: float = Field(1852.0, gt=0, description="A vessel staying within this radius…")
+    loiter_after_s: float = Field(
+        10800.0, gt=0, description="…for this long, away from harbours and fishing areas, loiters."
+    )
+
+
+class WeatherRules(Section):
+    return_speed_kn: float = Field(
+        8.0, gt=0, description="Speed assumed for the return-to-port ETA when a vessel is slower."
+    )
+
+
+class RulesSettings(Section):
+    renotify_critical_s: float = Field(
+        60.0, gt=0, description="An unacknowledged critical alert is sent again this often."
+    )
+    clear_after_s: float = Field(
+        120.0, ge=0, description="A condition must stay gone this long before its alert clears."
+    )
+    lost_contact: LostContactRules = LostContactRules()
+    geofence: GeofenceRules = GeofenceRules()
+    collision: CollisionRules = CollisionRules()
+    spoofing: SpoofingRules = SpoofingRules()
+    behaviour: BehaviourRules = BehaviourRules()
+    weather: WeatherRules = WeatherRules()
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -181,6 +264,7 @@ class Settings(BaseSettings):
     jt808: Jt808Settings = Jt808Settings()
     devices: DevicesSettings = DevicesSettings()
     identity: IdentitySettings = IdentitySettings()
+    rules: RulesSettings = RulesSettings()
 
     @classmethod
     def settings_customise_sources(
