@@ -6,15 +6,22 @@ point-in-zone test wrong without anyone noticing.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Literal, get_args
 
+import numpy as np
 import orjson
 import shapely
 from psycopg import AsyncConnection
 from psycopg.rows import TupleRow
 from psycopg.types.json import Jsonb
-from shapely.geometry import shape
+from shapely import STRtree
+from shapely.geometry import Point, shape
+from shapely.geometry.base import BaseGeometry
+
+from tracking.geo import local_xy_m, metres_to_degrees_lat, metres_to_degrees_lon
 
 ZoneKind = Literal[
     "prohibited",
@@ -91,3 +98,76 @@ def demo_zone_features() -> list[dict[str, Any]]:
 async def load_demo_zones(conn: AsyncConnection[TupleRow]) -> list[str]:
     async with conn.transaction():
         return [await upsert_zone(conn, feature) for feature in demo_zone_features()]
+
+
+# --- the in-memory index the rules query ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Zone:
+    id: str
+    name: str
+    kind: str
+    geometry: BaseGeometry  # lon/lat
+    properties: dict[str, Any] = field(default_factory=dict)
+
+    def signed_distance_m(self, lon: float, lat: float) -> float:
+        """Metres from the zone's boundary: positive inside, negative outside."""
+        local = shapely.transform(
+            self.geometry, lambda xy: np.column_stack(local_xy_m(xy[:, 0], xy[:, 1], lon, lat))
+        )
+        origin = Point(0.0, 0.0)
+        distance = float(local.boundary.distance(origin))
+        return distance if local.contains(origin) else -distance
+
+
+def zone_from_feature(feature: dict[str, Any], zone_id: str | None = None) -> Zone:
+    props = check_feature(feature)
+    identifier = zone_id or props.pop("id", None) or feature.get("id")
+    if not identifier:
+        raise ZoneError("a zone needs an id")
+    name, kind = props.pop("name"), props.pop("kind")
+    return Zone(
+        id=str(identifier),
+        name=str(name),
+        kind=str(kind),
+        geometry=shape(feature["geometry"]),
+        properties=props,
+    )
+
+
+class ZoneIndex:
+    """Zones with a spatial index: which zones hold a point, which lie within a distance of it."""
+
+    def __init__(self, zones: Iterable[Zone] = ()) -> None:
+        self.zones = list(zones)
+        self._by_id = {z.id: z for z in self.zones}
+        self._tree = STRtree([z.geometry for z in self.zones])
+
+    def __len__(self) -> int:
+        return len(self.zones)
+
+    def get(self, zone_id: str) -> Zone | None:
+        return self._by_id.get(zone_id)
+
+    def of_kind(self, *kinds: str) -> list[Zone]:
+        return [z for z in self.zones if z.kind in kinds]
+
+    def containing(self, lon: float, lat: float, *kinds: str) -> list[Zone]:
+        hits = self._tree.query(Point(lon, lat), predicate="intersects")
+        return [self.zones[int(i)] for i in hits if not kinds or self.zones[int(i)].kind in kinds]
+
+    def within_m(self, lon: float, lat: float, metres: float, *kinds: str) -> list[Zone]:
+        """Zones containing the point or closer than `metres` to it."""
+        box = Point(lon, lat).buffer(max(metres_to_degrees_lat(metres), metres_to_degrees_lon(metres, lat)))
+        near = [self.zones[int(i)] for i in self._tree.query(box)]
+        return [z for z in near if (not kinds or z.kind in kinds) and z.signed_distance_m(lon, lat) > -metres]
+
+
+async def load_zone_index(conn: AsyncConnection[TupleRow]) -> ZoneIndex:
+    cur = await conn.execute("SELECT id, name, kind, geometry, properties FROM zones ORDER BY id")
+    zones = [
+        Zone(id=str(r[0]), name=str(r[1]), kind=str(r[2]), geometry=shape(r[3]), properties=dict(r[4] or {}))
+        for r in await cur.fetchall()
+    ]
+    return ZoneIndex(zones)

@@ -3,9 +3,21 @@ from typing import Any
 
 import psycopg
 import pytest
+from shapely.geometry import Polygon
 
 from tracking.db import Pool
-from tracking.zones import ZoneError, check_feature, demo_zone_features, load_demo_zones, upsert_zone
+from tracking.geo import metres_to_degrees_lon
+from tracking.zones import (
+    Zone,
+    ZoneError,
+    ZoneIndex,
+    check_feature,
+    demo_zone_features,
+    load_demo_zones,
+    load_zone_index,
+    upsert_zone,
+    zone_from_feature,
+)
 
 SQUARE: dict[str, Any] = {
     "type": "Feature",
@@ -77,3 +89,46 @@ async def test_a_zone_without_id_gets_one(database_url: str) -> None:
     async with await psycopg.AsyncConnection.connect(database_url) as conn:
         zone_id = await upsert_zone(conn, feature)
     assert len(zone_id) == 36
+
+
+def demo_index() -> ZoneIndex:
+    return ZoneIndex(zone_from_feature(f) for f in demo_zone_features())
+
+
+def test_index_finds_the_zones_holding_a_point() -> None:
+    index = demo_index()
+    port = index.get("shanwei-port")
+    assert port is not None
+    inside = port.geometry.representative_point()
+    kinds = {z.kind for z in index.containing(inside.x, inside.y)}
+    assert "harbour" in kinds
+    assert [z.id for z in index.containing(inside.x, inside.y, "harbour")] == ["shanwei-port"]
+    assert index.containing(120.0, 10.0) == []
+
+
+def test_signed_distance_is_positive_inside_and_in_metres() -> None:
+    box = Zone("box", "box", "prohibited", Polygon([(115, 22), (115.1, 22), (115.1, 22.1), (115, 22.1)]))
+    assert box.signed_distance_m(115.05, 22.05) == pytest.approx(
+        5_130, rel=0.01
+    )  # to the nearest edge, north/south
+    east_of = 115.1 + metres_to_degrees_lon(100, 22.05)
+    assert box.signed_distance_m(east_of, 22.05) == pytest.approx(-100, rel=0.01)
+
+
+def test_within_m_includes_zones_just_outside() -> None:
+    index = ZoneIndex(
+        [Zone("box", "box", "harbour", Polygon([(115, 22), (115.1, 22), (115.1, 22.1), (115, 22.1)]))]
+    )
+    near = 115.1 + metres_to_degrees_lon(40, 22.05)
+    assert [z.id for z in index.within_m(near, 22.05, 50)] == ["box"]
+    assert index.within_m(near, 22.05, 30) == []
+    assert index.within_m(near, 22.05, 50, "shelter") == []
+
+
+async def test_the_index_loads_what_is_stored(pool: Pool) -> None:
+    async with pool.connection() as conn:
+        await load_demo_zones(conn)
+        index = await load_zone_index(conn)
+    assert len(index) == len(demo_zone_features())
+    moratorium = index.get("scs-summer-moratorium")
+    assert moratorium is not None and moratorium.properties["schedule"]["timezone"] == "Asia/Shanghai"
