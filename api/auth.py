@@ -1,8 +1,8 @@
-"""Bearer-token authentication and role checks, as FastAPI dependencies.
+"""Bearer-token authentication and permission checks, as FastAPI dependencies.
 
-Every route but /healthz, /readyz and the console's static files declares the roles it admits with
-`Depends(require_roles(...))`; `tests/api/test_auth.py` walks the app's routes to make sure none forgets.
-`admin` is admitted everywhere.
+Every route but /healthz, /readyz and the console's static files declares its permission with
+`Depends(require("…"))` (the roles are in `api/policy.py`); `tests/api/test_auth.py` walks the app's
+routes to make sure none forgets.
 """
 
 from __future__ import annotations
@@ -12,9 +12,8 @@ from collections.abc import Awaitable, Callable
 from fastapi import Request
 
 from api.errors import ApiError
-from api.users import ROLES, Role, User, user_for_token
-
-ANY_ROLE: tuple[Role, ...] = ROLES
+from api.policy import POLICY
+from api.users import User, user_for_token
 
 
 def bearer_token(request: Request) -> str | None:
@@ -35,15 +34,19 @@ async def authenticate(request: Request, token: str | None) -> User:
     return user
 
 
-def require_roles(*roles: Role) -> Callable[[Request], Awaitable[User]]:
-    """A dependency that returns the caller, after checking the caller holds one of `roles`."""
-    allowed = frozenset(roles) | {"admin"}
+def forbidden(permission: str) -> ApiError:
+    return ApiError(403, f"{permission} needs one of the roles: {', '.join(sorted(POLICY[permission]))}")
+
+
+def require(permission: str) -> Callable[[Request], Awaitable[User]]:
+    """A dependency that returns the caller, after checking the caller's role has `permission`."""
+    roles = POLICY[permission]
 
     async def dependency(request: Request) -> User:
         user = await authenticate(request, bearer_token(request))
-        if user.role not in allowed:
-            raise ApiError(403, f"this needs one of the roles: {', '.join(sorted(allowed))}")
+        if user.role not in roles:
+            raise forbidden(permission)
         return user
 
-    dependency.seawatch_roles = allowed  # type: ignore[attr-defined]  # read by the route audit test
+    dependency.seawatch_permission = permission  # type: ignore[attr-defined]  # read by the policy tests
     return dependency

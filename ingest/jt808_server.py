@@ -187,6 +187,9 @@ class TerminalSession:
         if not self.authenticated:
             for each in records:
                 each["unauthenticated"] = True
+        # The positions table keeps the track, not alarm flags: an alarm also goes to the events table so
+        # the emergency button and every other alarm stay in the vessel's history.
+        records += [{**each, "kind": "alarm"} for each in records if each.get("alarm_bits")]
         if await self._store(records):
             await self._reply_general(frame, RESULT_OK)
         # Not stored: no answer, so the terminal keeps the report and sends it again.

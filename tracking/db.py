@@ -20,6 +20,8 @@ async def open_pool(dsn: str, settings: DatabaseSettings, *, name: str = "seawat
         timeout=settings.connect_timeout_s,
         name=name,
         open=False,
+        # A connection broken by a database restart is replaced on checkout instead of failing a batch.
+        check=AsyncConnectionPool.check_connection,
         kwargs={"application_name": name},
     )
     await pool.open(wait=True, timeout=settings.connect_timeout_s)

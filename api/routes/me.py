@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
-from api.auth import ANY_ROLE, require_roles
+from api.auth import require
 from api.users import Role, User
 
 router = APIRouter(prefix="/api", tags=["auth"])
@@ -19,5 +19,5 @@ class Me(BaseModel):
 
 
 @router.get("/me", summary="The user the bearer token belongs to")
-async def me(user: Annotated[User, Depends(require_roles(*ANY_ROLE))]) -> Me:
+async def me(user: Annotated[User, Depends(require("read"))]) -> Me:
     return Me(name=user.name, role=user.role)

@@ -6,11 +6,11 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Response
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
-from api.auth import ANY_ROLE, require_roles
+from api.auth import require
 
 router = APIRouter(tags=["metrics"])
 
 
-@router.get("/metrics", summary="Prometheus metrics", dependencies=[Depends(require_roles(*ANY_ROLE))])
+@router.get("/metrics", summary="Prometheus metrics", dependencies=[Depends(require("read"))])
 async def metrics() -> Response:
     return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)

@@ -28,7 +28,7 @@ def test_every_route_but_health_declares_its_roles(client: httpx.AsyncClient) ->
     for route in routes:
         if route.path in PUBLIC:
             continue
-        guards = [d.call for d in route.dependant.dependencies if hasattr(d.call, "seawatch_roles")]
+        guards = [d.call for d in route.dependant.dependencies if hasattr(d.call, "seawatch_permission")]
         if not guards:
             unguarded.append(route.path)
     assert unguarded == []

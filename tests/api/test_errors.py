@@ -6,7 +6,7 @@ import httpx
 from fastapi import Depends, FastAPI
 from pydantic import BaseModel
 
-from api.auth import require_roles
+from api.auth import require
 from api.errors import install_error_handlers
 from tests.api.conftest import MakeToken
 from tracking.db import Pool
@@ -60,7 +60,7 @@ def probe_client() -> httpx.AsyncClient:
     async def crash() -> None:
         raise RuntimeError("a bug")
 
-    @app.get("/probe/admin-only", dependencies=[Depends(require_roles("admin"))])
+    @app.get("/probe/admin-only", dependencies=[Depends(require("users.manage"))])
     async def admin_only() -> dict[str, bool]:
         return {"ok": True}
 

@@ -151,6 +151,9 @@ async def test_register_authenticate_report_and_logout(harness: Harness) -> None
         lat, lon, speed, identity = await cur.fetchone()  # type: ignore[misc]
     assert (round(lat, 6), round(lon, 6), identity) == (22.7, 115.35, TERMINAL)
     assert speed == pytest.approx(18.5 / 1.852, abs=0.01)
+    async with harness.pool.connection() as conn:
+        cur = await conn.execute("SELECT data->'alarms' FROM events WHERE kind = 'alarm'")
+        assert await cur.fetchall() == [(["emergency"],)]  # the alarm is in the history too
 
     await terminal.send(Heartbeat())
     assert (await terminal.answer())["reply_msg_id"] == 0x0002
