@@ -259,7 +259,7 @@ class AlertEngine:
     async def _write(self, condition: Condition, now: datetime) -> None:
         alert = await self.store.raise_condition(condition, self._vessel(condition), now)
         self.open[condition.key] = _Open(alert, self.monotonic())
-        self._publish(alert)
+        self.publish(alert)
 
     def _note_cleared(self, condition: Condition, now: datetime) -> None:
         known = self.open.get(condition.key)
@@ -276,7 +276,7 @@ class AlertEngine:
                 del self.open[key]
                 alert = await self.store.clear_condition(key, now)
                 if alert is not None:
-                    self._publish(alert)
+                    self.publish(alert)
             elif known.pending is not None and self.monotonic() - known.last_written >= MIN_UPDATE_INTERVAL_S:
                 pending, known.pending = known.pending, None
                 await self._write(pending, now)
@@ -287,7 +287,7 @@ class AlertEngine:
             renewed = await self.store.renotified(alert.id, now)
             if renewed.key in self.open:
                 self.open[renewed.key].alert = renewed
-            self._publish(renewed)
+            self.publish(renewed)
 
     def forget(self, alert: Alert) -> None:
         """A person resolved the alert: the next finding of its condition opens a new one."""
@@ -296,7 +296,7 @@ class AlertEngine:
         elif alert.key in self.open:
             self.open[alert.key].alert = alert
 
-    def _publish(self, alert: Alert) -> None:
+    def publish(self, alert: Alert) -> None:
         ALERT_CHANGES.labels(alert.kind, alert.severity).inc()
         for deliverer in self.deliver:
             try:

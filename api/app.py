@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from importlib import resources
 from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from alerts.engine import AlertEngine
+from alerts.hub import Hub
+from alerts.store import AlertStore
 from api.errors import install_error_handlers
-from api.routes import health, me, metrics
+from api.routes import alerts, health, me, metrics, ws
 from seawatch.bus import BusStatus
 from seawatch.settings import Settings
 from tracking.db import Pool
@@ -23,6 +27,12 @@ class ApiServices:
     settings: Settings
     pool: Pool
     bus: BusStatus
+    hub: Hub = field(default_factory=Hub)
+    engine: AlertEngine | None = None  # in this process, when it runs the rules too
+
+    @cached_property
+    def alerts(self) -> AlertStore:
+        return AlertStore(self.pool)
 
 
 def console_dir() -> Path:
@@ -42,6 +52,8 @@ def create_app(services: ApiServices) -> FastAPI:
     app.include_router(health.router)
     app.include_router(me.router)
     app.include_router(metrics.router)
+    app.include_router(ws.router)
+    app.include_router(alerts.router)
     # Last, so that it only answers paths no route claimed.
     app.mount("/", StaticFiles(directory=console_dir(), html=True), name="console")
     return app

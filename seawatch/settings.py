@@ -30,6 +30,10 @@ class Section(BaseModel):
 class HttpSettings(Section):
     host: str = Field("127.0.0.1", description="Address the HTTP/websocket server binds to.")
     port: int = Field(8080, ge=0, le=65535, description="HTTP/websocket port (0 picks a free one).")
+    allowed_origins: list[str] = Field(
+        default_factory=list,
+        description="Web origins, besides the server's own, whose pages may open the websocket.",
+    )
 
 
 class DatabaseSettings(Section):
