@@ -243,6 +243,32 @@ class RulesSettings(Section):
     weather: WeatherRules = WeatherRules()
 
 
+class WebhookSettings(Section):
+    url: str = Field(description="Where alerts are POSTed (JSON).")
+    secret: str = Field(
+        min_length=16, description="HMAC-SHA256 key; the body's signature is sent in a header."
+    )
+    min_severity: Literal["critical", "high", "medium", "low", "info"] = Field(
+        "high", description="Only alerts at least this severe are sent."
+    )
+
+
+class DeliverySettings(Section):
+    mqtt: bool = Field(
+        True, description="Publish every alert change to `{topic_prefix}/alerts/{severity}/{kind}`."
+    )
+    webhooks: list[WebhookSettings] = Field(
+        default_factory=list, description="Webhook targets; JSON list of {url, secret, min_severity}."
+    )
+    webhook_timeout_s: float = Field(5.0, gt=0, description="How long one webhook call may take.")
+    webhook_max_attempts: int = Field(
+        8, ge=1, description="Attempts per alert, with doubling delays from 1 s."
+    )
+    queue_max: int = Field(
+        10_000, ge=1, description="Alert changes waiting per consumer before the oldest is dropped."
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -269,6 +295,7 @@ class Settings(BaseSettings):
     devices: DevicesSettings = DevicesSettings()
     identity: IdentitySettings = IdentitySettings()
     rules: RulesSettings = RulesSettings()
+    delivery: DeliverySettings = DeliverySettings()
 
     @classmethod
     def settings_customise_sources(
