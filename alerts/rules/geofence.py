@@ -28,7 +28,7 @@ Choices:
   returns to port, the schedule ends, the vessel's licence changes or the zone is deleted.
 
 Also here, for the other rules: `at_sea` (one vessel) and `in_port_mask` (numpy, the whole fleet),
-`zone_in_force`, `zone_severity`, `settle` (the hysteresis) and `vessel_label`.
+`zone_in_force`, `zone_severity`, `settle` (the hysteresis), `vessel_label` and `is_boat`.
 """
 
 from __future__ import annotations
@@ -123,6 +123,15 @@ def vessel_label(state: VesselState) -> str:
     if state.name:
         return state.name
     return f"MMSI {state.mmsi}" if state.mmsi is not None else f"vessel {state.vessel_id}"
+
+
+def is_boat(state: VesselState) -> bool:
+    """False for AIS stations that are not boats (ITU-R M.585): aids to navigation (99…), AIS-SART,
+    MOB and EPIRB beacons (970/972/974…), SAR aircraft (111…) and coast stations (00…). A buoy does not
+    collide, and a silent one is not a crew in danger. Terminal-only vessels (no MMSI) are boats."""
+    if state.mmsi is None:
+        return True
+    return not f"{state.mmsi:09d}".startswith(("99", "970", "972", "974", "111", "00"))
 
 
 def working(state: VesselState) -> bool:
