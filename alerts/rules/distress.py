@@ -144,7 +144,7 @@ class DistressRule(Rule):
         if record.get("kind") == "safety":
             incident.text = str(record.get("text") or "")
         incident.last = max(incident.last or at, at)
-        return [self._condition(current, record, incident, at)]
+        return [self._condition(previous, current, record, incident, at)]
 
     def on_tick(self, ctx: RuleContext) -> list[Condition]:
         stale = [
@@ -156,11 +156,25 @@ class DistressRule(Rule):
             del self._incidents[vessel]
         return []  # never a clear: only a person closes a distress
 
-    def _condition(self, state: VesselState, record: Record, incident: _Incident, at: datetime) -> Condition:
+    def _condition(
+        self,
+        previous: VesselState | None,
+        state: VesselState,
+        record: Record,
+        incident: _Incident,
+        at: datetime,
+    ) -> Condition:
         lon, lat = record.get("lon"), record.get("lat")
-        if lon is None or lat is None:
-            lon, lat = state.lon, state.lat  # e.g. a safety text, which carries no position
         doubts = sorted(incident.doubts)
+        known = state
+        if record.get("fix") is False:
+            # The button pressed without a GNSS fix: the report's 0, 0 (or stale numbers) were folded
+            # into the live state too, so the last known position is the one before this report.
+            lon = lat = None
+            known = previous if previous is not None else VesselState(vessel_id=state.vessel_id)
+            doubts.append("the terminal had no GNSS fix")
+        if lon is None or lat is None:
+            lon, lat = known.lon, known.lat  # e.g. a safety text, which carries no position
         if lon is None or lat is None:
             doubts.append("no position known")
         if self.spoofing is not None:

@@ -20,7 +20,8 @@ to compare with, and a zero or tiny Δt cannot divide by nothing. SAR aircraft (
 checked.
 
 A reason clears when it has not recurred for `QUIET_S` (half an hour; there is no setting for it yet):
-spoofing comes and goes with the spoofer, and a single glitch should not stay open for ever.
+spoofing comes and goes with the spoofer, and a single glitch should not stay open for ever. While it
+recurs it is re-sent at most every `REFRESH_S`, so a boat with a bad MMSI is not an update per report.
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ DUPLICATE_WINDOW_S = 60.0
 MAX_FIXES = 40  # a class A vessel under way reports every 2 s: 30 fixes a minute
 HISTORY_S = 3600.0  # fixes older than this are forgotten (checked every PRUNE_EVERY_S)
 PRUNE_EVERY_S = 300.0
+# A reason that keeps recurring (every report of a bad MMSI) is re-sent at most this often.
+REFRESH_S = 60.0
 SAME_POSITION_DEG = 1e-7  # about a centimetre: copies of one transmission decode to the same numbers
 AIRCRAFT_MSG_TYPES = frozenset({9})
 SEVERITY: dict[str, Severity] = {
@@ -158,6 +161,7 @@ class SpoofingRule(Rule):
         self.land = land if land is not None else Land.shanwei()
         self._fixes: dict[tuple[int, str], list[_Fix]] = {}  # (vessel, source) → fixes by time
         self._last_seen: dict[tuple[int, str], datetime] = {}  # (vessel, reason) → last occurrence
+        self._sent: dict[tuple[int, str], datetime] = {}  # (vessel, reason) → last sent
         self._pruned_at: datetime | None = None
 
     def suspected(self, vessel_id: int) -> list[str]:
@@ -181,18 +185,28 @@ class SpoofingRule(Rule):
             if problem is not None:
                 found.append(("invalid_mid", {"mmsi": int(record["mmsi"]), "problem": problem}))
         lon, lat = record.get("lon"), record.get("lat")
-        if kind == "position" and lon is not None and lat is not None:
+        # A terminal without a GNSS fix reports 0, 0 or its last fix: no evidence of anything.
+        if kind == "position" and lon is not None and lat is not None and record.get("fix") is not False:
             margin = ctx.settings.spoofing.on_land_margin_m
             if self.land.on_land(float(lon), float(lat), margin):
                 found.append(("on_land", {"margin_m": margin}))
             found += self._jump(ctx, vessel, record, float(lon), float(lat))
-        return [self._raise(ctx, current, record, reason, details) for reason, details in found]
+        out = []
+        for reason, details in found:
+            key = (vessel, reason)
+            self._last_seen[key] = ctx.now
+            sent = self._sent.get(key)
+            if sent is None or (ctx.now - sent).total_seconds() >= REFRESH_S:
+                self._sent[key] = ctx.now
+                out.append(self._condition(ctx, current, record, reason, details))
+        return out
 
     def on_tick(self, ctx: RuleContext) -> list[Condition]:
         quiet = [key for key, seen in self._last_seen.items() if (ctx.now - seen).total_seconds() >= QUIET_S]
         cleared = []
         for vessel, reason in quiet:
             del self._last_seen[(vessel, reason)]
+            self._sent.pop((vessel, reason), None)
             cleared.append(Condition.cleared(KIND, vessel_key(KIND, vessel, reason), observed_at=ctx.now))
         if self._pruned_at is None or (ctx.now - self._pruned_at).total_seconds() >= PRUNE_EVERY_S:
             self._pruned_at = ctx.now
@@ -241,10 +255,9 @@ class SpoofingRule(Rule):
 
     # --- conditions ------------------------------------------------------------------------------
 
-    def _raise(
+    def _condition(
         self, ctx: RuleContext, state: VesselState, record: Record, reason: str, details: dict[str, Any]
     ) -> Condition:
-        self._last_seen[(state.vessel_id, reason)] = ctx.now
         ts = record.get("ts")
         lon, lat = record.get("lon"), record.get("lat")
         if lon is None or lat is None:

@@ -48,10 +48,12 @@ def text(words: str, at: datetime, mmsi: int = SART_MMSI) -> dict[str, Any]:
     return ais({"msg_type": 14, "mmsi": mmsi, "text": words}, at)
 
 
-def beidou(alarm_bits: int, at: datetime) -> dict[str, Any]:
-    """A real JT/T 808 0x0200 frame from a BeiDou terminal (times are China time on the wire)."""
+def beidou(alarm_bits: int, at: datetime, positioned: bool = True) -> dict[str, Any]:
+    """A real JT/T 808 0x0200 frame from a BeiDou terminal (times are China time on the wire); one
+    without a GNSS fix clears status bit 1 and reports 0, 0."""
     china = (at + timedelta(hours=8)).strftime("%y%m%d%H%M%S")
-    report = LocationReport(alarm_bits, 2, 22_500_000, 115_500_000, 2, 20, 90, china)
+    lat_e6, lon_e6 = (22_500_000, 115_500_000) if positioned else (0, 0)
+    report = LocationReport(alarm_bits, 2 if positioned else 0, lat_e6, lon_e6, 2, 20, 90, china)
     return dict(decode_frame(encode_message(report, terminal="013912345678", serial=1)))
 
 
@@ -173,6 +175,21 @@ def test_the_beidou_emergency_button() -> None:
     assert alert.title == "Distress: emergency button (BeiDou terminal)"
     assert (alert.severity, alert.details["terminal"]) == ("critical", "013912345678")
     assert alert.details["sources"][0]["source"] == "jt808_emergency"
+
+
+def test_a_button_pressed_without_a_fix_keeps_the_last_known_position() -> None:
+    driver = Driver(DistressRule())
+    driver.feed(beidou(0, T0))
+    record = beidou(1, T0 + timedelta(minutes=3), positioned=False)
+    assert (record["fix"], record["lon"], record["lat"]) == (False, 0.0, 0.0)
+    alert = only(driver.feed(record))
+    assert alert.position is not None and (alert.position.lon, alert.position.lat) == AT_SEA
+    assert (alert.severity, alert.details["doubts"]) == ("critical", ["the terminal had no GNSS fix"])
+    first = only(Driver(DistressRule()).feed(record))  # and with nothing known before
+    assert first.position is None and first.details["doubts"] == [
+        "the terminal had no GNSS fix",
+        "no position known",
+    ]
 
 
 def test_an_sos_in_terminal_json() -> None:

@@ -83,6 +83,14 @@ def test_a_jump_of_a_terminal_is_an_implied_speed() -> None:
     assert driver.feed(near) == []
 
 
+def test_a_terminal_without_a_fix_is_no_evidence() -> None:
+    driver = Driver()
+    driver.feed(jt808_position(lon=AT_SEA[0], lat=AT_SEA[1], ts=T0))
+    no_fix = jt808_position(lon=0.0, lat=0.0, fix=False, ts=T0 + timedelta(minutes=1))
+    assert driver.feed(no_fix) == []
+    assert driver.feed(jt808_position(lon=AT_SEA[0], lat=AT_SEA[1], ts=T0 + timedelta(minutes=2))) == []
+
+
 def test_sources_are_compared_only_with_themselves() -> None:
     driver = Driver()
     driver.feed(ais_position(lon=AT_SEA[0], lat=AT_SEA[1], ts=T0))
