@@ -80,7 +80,11 @@ def fold(state: VesselState, record: Record) -> VesselState:
         if record.get("ship_type") is not None:
             changes["ship_type"] = int(record["ship_type"])
             changes["is_fishing"] = _is_fishing(int(record["ship_type"]), state.is_fishing)
-    if kind in POSITION_KINDS and record.get("lon") is not None and record.get("lat") is not None:
+    # A terminal without a GNSS fix reports 0, 0: that is no position, only a sign of life.
+    located = (
+        record.get("lon") is not None and record.get("lat") is not None and record.get("fix") is not False
+    )
+    if kind in POSITION_KINDS and located:
         newer = state.ts is None or not isinstance(ts, datetime) or ts >= state.ts
         if newer:
             changes.update(

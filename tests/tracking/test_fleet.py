@@ -46,6 +46,14 @@ def test_static_reports_name_the_vessel_and_say_it_fishes() -> None:
     assert registered.name == "粤汕渔12345"  # the registry's name wins over what the radio says
 
 
+def test_a_terminal_report_without_gnss_fix_does_not_move_the_vessel() -> None:
+    state = fold(VesselState(vessel_id=1), jt808_position())
+    later = state.last_seen["jt808"] + timedelta(hours=1)
+    unfixed = fold(state, jt808_position(lat=0.0, lon=0.0, fix=False, ts=later))
+    assert (unfixed.lon, unfixed.lat) == (state.lon, state.lat)
+    assert unfixed.last_seen["jt808"] == later
+
+
 def test_terminal_positions_keep_their_source() -> None:
     state = fold(VesselState(vessel_id=1), jt808_position())
     assert state.source == "jt808" and state.terminal is not None and state.ais_class is None
