@@ -266,7 +266,7 @@ class GeofenceRule(Rule):
             return "dwell" if presence.inside else None
         if zone.kind == "shipping_lane":
             return "working_in_lane" if presence.inside and state.is_fishing and working(state) else None
-        if zone.kind == "fishing_area" and zone is licensed:
+        if zone.kind == "fishing_area" and licensed is not None and zone.id == licensed.id:
             outside_at_sea = not presence.inside and not self.in_port(state.vessel_id)
             return "outside_licensed_area" if outside_at_sea and working(state) else None
         return None
