@@ -80,7 +80,11 @@ class Hub:
                 self._queue(subscriber, message)
 
     def publish_alert(self, alert: Alert) -> None:
-        message = {"stream": "alerts", "seq": alert.seq, "alert": alert.to_json()}
+        self.publish_alert_json(alert.seq, alert.to_json())
+
+    def publish_alert_json(self, seq: int, alert: dict[str, Any]) -> None:
+        """The same, for an alert that arrived as JSON (from another process, over MQTT)."""
+        message = {"stream": "alerts", "seq": seq, "alert": alert}
         for subscriber in list(self.subscribers):
             if "alerts" not in subscriber.streams:
                 continue

@@ -13,8 +13,9 @@ from fastapi.staticfiles import StaticFiles
 from alerts.engine import AlertEngine
 from alerts.hub import Hub
 from alerts.store import AlertStore
+from alerts.weather import WeatherService
 from api.errors import install_error_handlers
-from api.routes import alerts, health, me, metrics, ws
+from api.routes import alerts, health, me, metrics, weather, ws
 from seawatch.bus import BusStatus
 from seawatch.settings import Settings
 from tracking.db import Pool
@@ -29,6 +30,7 @@ class ApiServices:
     bus: BusStatus
     hub: Hub = field(default_factory=Hub)
     engine: AlertEngine | None = None  # in this process, when it runs the rules too
+    weather: WeatherService | None = None
 
     @cached_property
     def alerts(self) -> AlertStore:
@@ -54,6 +56,7 @@ def create_app(services: ApiServices) -> FastAPI:
     app.include_router(metrics.router)
     app.include_router(ws.router)
     app.include_router(alerts.router)
+    app.include_router(weather.router)
     # Last, so that it only answers paths no route claimed.
     app.mount("/", StaticFiles(directory=console_dir(), html=True), name="console")
     return app
