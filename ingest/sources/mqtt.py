@@ -17,6 +17,10 @@ session (at least once; duplicates are for the dedup window downstream). A messa
 for `ack_timeout_s` (its records failed to store) would hold every later ack back for good, so the
 source then reconnects, and the broker delivers it again.
 
+With `whole_payload_max_bytes` set, a message is not cut into lines: its whole payload is one
+`RawLine` (a JSON document may contain newlines), empty payloads are acknowledged at once, and payloads
+larger than that are counted `too_long` and acknowledged at once.
+
 Bounds: QoS 1 messages are never dropped here; what waits is bounded by the broker's in-flight window,
 which stops sending while PUBACKs are outstanding (Mosquitto: `max_inflight_messages`, 20 by default;
 never set it to 0, unlimited, for this client). Messages published at QoS 0 have no ack (`ack=None`)
@@ -66,6 +70,7 @@ class MqttSource:
         sleep: Sleep = asyncio.sleep,
         queue_messages: int = DEFAULT_QUEUE_LINES,
         ack_timeout_s: float = DEFAULT_ACK_TIMEOUT_S,
+        whole_payload_max_bytes: int | None = None,
     ) -> None:
         self.feed = feed.name
         self.topic = feed.address
@@ -77,6 +82,7 @@ class MqttSource:
         self._sleep = sleep
         self._queue_messages = queue_messages
         self._ack_timeout_s = ack_timeout_s
+        self._whole_payload_max = whole_payload_max_bytes
         self._metrics = FeedMetrics(feed.name)
         self._link: aiomqtt.Client | None = None
         self._acks: AckQueue | None = None
@@ -131,7 +137,7 @@ class MqttSource:
     async def _take(self, message: aiomqtt.Message) -> None:
         assert self._acks is not None
         received_at = self._clock()
-        lines = split_datagram(message.payload, self._max_line, self._metrics.too_long)
+        lines = self._lines_of(message.payload, str(message.topic))
         ack = self._acks.track(message.mid, message.qos) if message.qos > 0 else None
         if not lines:
             if ack is not None:
@@ -143,6 +149,21 @@ class MqttSource:
             self._ready.append(
                 RawLine(line, received_at, self.feed, str(message.topic), ack if last else None)
             )
+
+    def _lines_of(self, payload: bytes, topic: str) -> list[bytes]:
+        if self._whole_payload_max is None:
+            return split_datagram(payload, self._max_line, self._metrics.too_long)
+        if len(payload) > self._whole_payload_max:
+            self._metrics.too_long()
+            log.warning(
+                "feed %s: %d-byte payload on %s is over the limit of %d bytes; dropped",
+                self.feed,
+                len(payload),
+                topic,
+                self._whole_payload_max,
+            )
+            return []
+        return [bytes(payload)] if payload else []
 
     async def _connect(self) -> aiomqtt.Client:
         while True:

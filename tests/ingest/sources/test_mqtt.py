@@ -236,3 +236,24 @@ async def test_an_unreachable_broker_is_retried_until_cancelled(config: FeedSett
             await pending
     assert sleep.delays[:3] == [0.5, 1.0, 1.5]
     assert connected(config.name) == 0
+
+
+@bounded
+async def test_whole_payloads_arrive_as_one_line_each_and_oversize_ones_are_counted(
+    config: FeedSettings, mqtt_address: MqttAddress, topic_prefix: str
+) -> None:
+    document = b'{\n  "reader": "gate-1"\n}\n'
+    async with source_for(config, mqtt_address, whole_payload_max_bytes=64) as source:
+        pending = await subscribed(source)
+        await publish(mqtt_address, f"{topic_prefix}/raw/rx1", document, b"x" * 65, b"", SENTENCES[0])
+        first, second = await pending, await anext(source)
+        for line in (first, second):
+            assert line.ack is not None
+            await line.ack()
+    assert [first.data, second.data] == [document, SENTENCES[0]]  # newlines and all; the rest acked
+    assert too_long(config.name) == 1
+
+    async with source_for(config, mqtt_address, whole_payload_max_bytes=64) as source:
+        pending = await subscribed(source)
+        await publish(mqtt_address, f"{topic_prefix}/raw/rx1", SENTENCES[1])
+        assert (await pending).data == SENTENCES[1]  # nothing earlier came back
