@@ -1,5 +1,6 @@
 """The ingest components of a process: the record store, one reader per configured feed, the JT/T 808
-server. Built here so `seawatch run` and `seawatch demo` wire them the same way."""
+server, the device (gate and terminal JSON) feed. Built here so `seawatch run` and `seawatch demo` wire
+them the same way. Readers put into an `AnomalySink` around the store, which adds identity anomalies."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import asyncio
 import logging
 from pathlib import Path
 
+from ingest.anomaly_sink import AnomalySink, run_overdue_checks
 from ingest.dedup import Deduplicator
+from ingest.device_feed import DeviceFeed
 from ingest.jt808_server import Jt808Server
 from ingest.pipeline import NmeaFeedHandler, Pipeline, RecordSink, ais_steps
 from ingest.sources import open_source
@@ -15,6 +18,7 @@ from ingest.terminal_auth import TerminalAuthStore
 from seawatch.bus import MqttAddress
 from seawatch.settings import FeedSettings, Settings
 from seawatch.supervisor import Component
+from tracking.anomalies import AnomalyDetector
 from tracking.db import Pool
 from tracking.store import RecordStore
 
@@ -48,9 +52,23 @@ class IngestService:
         )
         # One deduplicator for all feeds: overlapping receivers arrive on different feeds.
         self.dedup = Deduplicator(settings.ingest.dedup_window_s)
+        # The store's identity registry: one cache, and the same provisional vessels as the store.
+        self.anomalies = AnomalyDetector(self.store.registry, settings.identity)
+        self.sink = AnomalySink(self.store, self.anomalies.check)
         self.jt808 = (
-            Jt808Server(settings.jt808, self.store, TerminalAuthStore(pool))
+            Jt808Server(settings.jt808, self.sink, TerminalAuthStore(pool))
             if settings.jt808.enabled
+            else None
+        )
+        self.devices = (
+            DeviceFeed(
+                MqttAddress.parse(settings.mqtt_url),
+                self.sink,
+                devices=settings.devices,
+                ingest=settings.ingest,
+                mqtt=settings.mqtt,
+            )
+            if settings.devices.enabled
             else None
         )
 
@@ -60,10 +78,19 @@ class IngestService:
             components.append(
                 Component(
                     f"feed:{feed.name}",
-                    lambda feed=feed: run_feed(feed, self.settings, self.store, self.dedup),  # type: ignore[misc]
+                    lambda feed=feed: run_feed(feed, self.settings, self.sink, self.dedup),  # type: ignore[misc]
                     role="ingest",
                 )
             )
         if self.jt808 is not None:
             components.append(Component("jt808", self.jt808.run, role="ingest"))
+        if self.devices is not None:
+            components.append(Component("devices", self.devices.run, role="ingest"))
+        components.append(
+            Component(
+                "identity-anomalies",
+                lambda: run_overdue_checks(self.anomalies.overdue, self.sink),
+                role="ingest",
+            )
+        )
         return components
