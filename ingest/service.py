@@ -12,6 +12,7 @@ from ingest.anomaly_sink import AnomalySink, run_overdue_checks
 from ingest.dedup import Deduplicator
 from ingest.device_feed import DeviceFeed
 from ingest.jt808_server import Jt808Server
+from ingest.observed_sink import ObservedSink, Observer
 from ingest.pipeline import NmeaFeedHandler, Pipeline, RecordSink, ais_steps
 from ingest.sources import open_source
 from ingest.terminal_auth import TerminalAuthStore
@@ -45,7 +46,7 @@ async def run_feed(feed: FeedSettings, settings: Settings, sink: RecordSink, ded
 
 
 class IngestService:
-    def __init__(self, settings: Settings, pool: Pool) -> None:
+    def __init__(self, settings: Settings, pool: Pool, *, observe: Observer | None = None) -> None:
         self.settings = settings
         self.store = RecordStore(
             pool, settings.store, spool_dir(settings), queue_max=settings.ingest.queue_max
@@ -54,7 +55,9 @@ class IngestService:
         self.dedup = Deduplicator(settings.ingest.dedup_window_s)
         # The store's identity registry: one cache, and the same provisional vessels as the store.
         self.anomalies = AnomalyDetector(self.store.registry, settings.identity)
-        self.sink = AnomalySink(self.store, self.anomalies.check)
+        # Records and the anomalies they reveal reach the store and, when given, the alert engine.
+        observed: RecordSink = self.store if observe is None else ObservedSink(self.store, observe)
+        self.sink = AnomalySink(observed, self.anomalies.check)
         self.jt808 = (
             Jt808Server(settings.jt808, self.sink, TerminalAuthStore(pool))
             if settings.jt808.enabled

@@ -1,12 +1,24 @@
-"""Which components a process runs, and running them under the supervisor until told to stop."""
+"""Which components a process runs, and running them under the supervisor until told to stop.
+
+`seawatch run` (everything in one process) wires ingest, the alert engine, delivery and the API
+together in memory: a record reaches the rules without a network hop. `--only ingest` runs ingest with
+the rules (the rules need every record as it arrives) and delivery; `--only api` serves HTTP and the
+websocket, taking live alerts from the MQTT alert topics.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import socket
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
+from alerts.delivery import MqttAlertPublisher, WebhookSender
+from alerts.engine import AlertEngine, Deliverer
+from alerts.hub import Hub
+from alerts.rules.registry import default_rules
+from alerts.weather import WeatherService
+from api.alert_relay import relay_alerts
 from api.app import ApiServices, create_app
 from api.server import serve_http
 from ingest.service import IngestService
@@ -17,7 +29,7 @@ from tracking.db import Pool, open_pool
 
 log = logging.getLogger(__name__)
 
-# The selections `seawatch run --only` accepts; each issue that adds a component kind adds its role here.
+# The selections `seawatch run --only` accepts.
 ROLES: tuple[str, ...] = ("api", "ingest")
 
 
@@ -35,12 +47,33 @@ def build_components(
     address = MqttAddress.parse(settings.mqtt_url)
     bus = BusStatus()
     node = f"{socket.gethostname()}-{only or 'all'}"
-    components = [
-        Component("presence", lambda: run_presence(address, settings.mqtt, bus, node), role="all"),
-    ]
+    hub = Hub()
+    components = [Component("presence", lambda: run_presence(address, settings.mqtt, bus, node), role="all")]
+
+    engine: AlertEngine | None = None
+    weather: WeatherService | None = None
     if only in (None, "ingest"):
-        components.extend(IngestService(settings, pool).components())
-    app = create_app(ApiServices(settings=settings, pool=pool, bus=bus))
+        ruleset = default_rules()
+        mqtt_out = (
+            MqttAlertPublisher(address, settings.mqtt, settings.delivery) if settings.delivery.mqtt else None
+        )
+        webhooks = [WebhookSender(target, settings.delivery) for target in settings.delivery.webhooks]
+        deliver: list[Deliverer] = [hub, *([mqtt_out] if mqtt_out else []), *webhooks]
+        engine = AlertEngine(pool, settings.rules, ruleset.rules, deliver=deliver, positions=[hub])
+        weather = WeatherService(pool, ruleset.weather)
+        components.extend(IngestService(settings, pool, observe=engine.submit).components())
+        components.append(Component("rules", rules_runner(engine, weather), role="ingest"))
+        if mqtt_out is not None:
+            components.append(Component("alerts-mqtt", mqtt_out.run, role="ingest"))
+        components += [Component(f"webhook:{w.target.url}", w.run, role="ingest") for w in webhooks]
+    elif only == "api":
+        components.append(
+            Component("alerts-relay", lambda: relay_alerts(address, settings.mqtt, hub, node), role="api")
+        )
+
+    app = create_app(
+        ApiServices(settings=settings, pool=pool, bus=bus, hub=hub, engine=engine, weather=weather)
+    )
     components.append(
         Component(
             "api",
@@ -49,6 +82,15 @@ def build_components(
         )
     )
     return [c for c in components if only is None or c.role in ("all", only)]
+
+
+def rules_runner(engine: AlertEngine, weather: WeatherService) -> Callable[[], Awaitable[None]]:
+    async def run() -> None:
+        count = await weather.load()
+        log.info("weather: %d stored CAP documents replayed", count)
+        await engine.run()
+
+    return run
 
 
 async def run_service(

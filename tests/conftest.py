@@ -16,13 +16,14 @@ import subprocess
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 from psycopg import sql
 
+from api.users import add_user
 from seawatch.bus import MqttAddress
 from seawatch.embedded import EmbeddedPostgres, free_port
 from seawatch.settings import DatabaseSettings
@@ -91,6 +92,21 @@ async def pool(database_url: str) -> AsyncIterator[Pool]:
     opened = await open_pool(database_url, DatabaseSettings(pool_min=1, pool_max=4))
     yield opened
     await opened.close()
+
+
+MakeToken = Callable[[str], Awaitable[str]]
+
+
+@pytest.fixture
+def make_token(pool: Pool) -> MakeToken:
+    """Creates a user with the given role (named after it) and returns a token for it."""
+
+    async def make(role: str) -> str:
+        async with pool.connection() as conn:
+            _, token = await add_user(conn, f"{role}-user", role)
+        return token
+
+    return make
 
 
 @pytest.fixture(scope="session")

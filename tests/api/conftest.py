@@ -1,15 +1,12 @@
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
 from api.app import ApiServices, create_app
-from api.users import add_user
 from seawatch.bus import BusStatus
 from seawatch.settings import Settings
 from tracking.db import Pool
-
-MakeToken = Callable[[str], Awaitable[str]]
 
 
 @pytest.fixture
@@ -25,15 +22,3 @@ async def client(pool: Pool, bus: BusStatus, database_url: str) -> AsyncIterator
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://seawatch.test") as http:
         yield http
-
-
-@pytest.fixture
-def make_token(pool: Pool) -> MakeToken:
-    """Creates a user with the given role and returns a token for it."""
-
-    async def make(role: str) -> str:
-        async with pool.connection() as conn:
-            _, token = await add_user(conn, f"{role}-user", role)
-        return token
-
-    return make

@@ -4,7 +4,7 @@ import httpx
 
 from alerts.model import Condition, VesselRef
 from alerts.store import AlertStore
-from tests.api.conftest import MakeToken
+from tests.conftest import MakeToken
 from tracking.db import Pool
 
 T0 = datetime(2026, 7, 1, 8, 0, tzinfo=UTC)

@@ -6,7 +6,7 @@ import pytest
 from fastapi.routing import APIRoute
 
 from api.users import ROLES
-from tests.api.conftest import MakeToken
+from tests.conftest import MakeToken
 
 PUBLIC = {"/healthz", "/readyz"}
 

@@ -8,7 +8,7 @@ from pydantic import BaseModel
 
 from api.auth import require
 from api.errors import install_error_handlers
-from tests.api.conftest import MakeToken
+from tests.conftest import MakeToken
 from tracking.db import Pool
 
 

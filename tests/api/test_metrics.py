@@ -1,7 +1,7 @@
 import httpx
 
 from ingest.metrics import DECODED
-from tests.api.conftest import MakeToken
+from tests.conftest import MakeToken
 
 
 async def test_metrics_need_a_token_and_show_ingest_counters(

@@ -19,7 +19,7 @@ from api.server import serve_http
 from seawatch.bus import BusStatus
 from seawatch.embedded import free_port
 from seawatch.settings import Settings
-from tests.api.conftest import MakeToken
+from tests.conftest import MakeToken
 from tracking.db import Pool
 
 T0 = datetime(2026, 7, 1, 8, 0, tzinfo=UTC)
