@@ -259,7 +259,7 @@ def _gatehouse_time(fields: list[str]) -> datetime:
     year, month, day, hour, minute, second, millis = (int(p) for p in parts)
     try:
         return datetime(year, month, day, hour, minute, second, millis * 1000, tzinfo=UTC)
-    except ValueError as err:
+    except (ValueError, OverflowError) as err:  # a field too large for C's int overflows, not ValueErrors
         raise _Bad("syntax", f"invalid $PGHP time: {err}") from None
 
 

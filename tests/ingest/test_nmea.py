@@ -269,3 +269,12 @@ def test_mutated_valid_lines_never_raise(line: str, data: st.DataObject) -> None
                 del mutated[position]
     result = parse_line(bytes(mutated), keep_bad_checksum=data.draw(st.booleans()))
     _check(result)
+
+
+def test_a_pghp_with_huge_numbers_is_a_problem_not_an_exception() -> None:
+    body = "PGHP,1,2010,6,11,11,46,11,99999999999999999999999,0,0,0,1,2B"
+    checksum = 0
+    for char in body:
+        checksum ^= ord(char)
+    result = parse_line(f"${body}*{checksum:02X}")
+    assert isinstance(result, dict) and result["error"] == "syntax"
