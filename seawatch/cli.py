@@ -79,6 +79,14 @@ def build_parser() -> argparse.ArgumentParser:
     db_migrate = db_commands.add_parser("migrate", help="create or upgrade the schema (idempotent)")
     _common(db_migrate)
 
+    vessels = commands.add_parser("vessels", help="the vessel registry")
+    vessel_commands = vessels.add_subparsers(dest="vessels_command", required=True, metavar="COMMAND")
+    vessels_import = vessel_commands.add_parser(
+        "import", help="create or update vessels and identities from CSV"
+    )
+    _common(vessels_import)
+    vessels_import.add_argument("file", type=Path, metavar="FILE.csv")
+
     user = commands.add_parser("user", help="users and tokens")
     user_commands = user.add_subparsers(dest="user_command", required=True, metavar="COMMAND")
     user_add = user_commands.add_parser("add", help="create a user and print a bearer token once")
@@ -185,6 +193,30 @@ def cmd_db_migrate(args: argparse.Namespace) -> None:
     print(f"schema up to date ({storage})" + ("" if report.changed else "; nothing to do"))
 
 
+def cmd_vessels_import(args: argparse.Namespace) -> None:
+    from seawatch.settings import DatabaseSettings
+    from tracking.db import open_pool
+    from tracking.registry import RegistryFileError, format_report, import_vessels_csv
+
+    dsn = require_database(settings_from(args))
+
+    async def run() -> bool:
+        pool = await open_pool(dsn, DatabaseSettings(pool_min=1, pool_max=2))
+        try:
+            report = await import_vessels_csv(pool, args.file)
+        finally:
+            await pool.close()
+        print(format_report(report))
+        return report.ok
+
+    try:
+        ok = asyncio.run(run())
+    except RegistryFileError as exc:
+        raise CommandError(str(exc)) from exc
+    if not ok:
+        raise CommandError("some rows were refused (see above); the others were imported")
+
+
 def cmd_user_add(args: argparse.Namespace) -> None:
     from api.users import UserError, add_user
 
@@ -208,6 +240,7 @@ COMMANDS: dict[tuple[str, ...], Callable[[argparse.Namespace], None]] = {
     ("decode",): cmd_decode,
     ("replay",): cmd_replay,
     ("db", "migrate"): cmd_db_migrate,
+    ("vessels", "import"): cmd_vessels_import,
     ("user", "add"): cmd_user_add,
 }
 

@@ -145,3 +145,34 @@ def test_replay_refuses_a_bad_speed(shared_data: Path) -> None:
     result = run_seawatch("replay", str(recording), "--to", "tcp://127.0.0.1:9", "--speed", "-2")
     assert result.returncode == 1
     assert "speed" in result.stderr.decode()
+
+
+def test_vessels_import_reports_rows_and_refuses_bad_ones(database_url: str, tmp_path: Path) -> None:
+    good = tmp_path / "fleet.csv"
+    good.write_text(
+        "hull_number,name,owner_name,home_port,is_fishing,mmsi,terminal,licensed_area\n"
+        "粤汕渔12345,粤汕渔12345,陈先生,汕尾,true,412345678,013800138000,demo-fishing-area\n"
+        "粤汕渔23456,粤汕渔23456,林女士,马宫,yes,412345679;412345680,,demo-fishing-area\n",
+        encoding="utf-8",
+    )
+    result = run_seawatch("vessels", "import", str(good), "--db", database_url)
+    assert result.returncode == 0, result.stderr.decode()
+    with psycopg.connect(database_url) as conn:
+        identities = conn.execute(
+            "SELECT v.hull_number, i.kind, i.value FROM vessel_identities i"
+            " JOIN vessels v ON v.id = i.vessel_id ORDER BY 1, 2, 3"
+        ).fetchall()
+    assert identities == [
+        ("粤汕渔12345", "mmsi", "412345678"),
+        ("粤汕渔12345", "terminal", "013800138000"),
+        ("粤汕渔23456", "mmsi", "412345679"),
+        ("粤汕渔23456", "mmsi", "412345680"),
+    ]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("hull_number,mmsi\n粤汕渔99999,not-an-mmsi\n粤汕渔88888,412000888\n", encoding="utf-8")
+    refused = run_seawatch("vessels", "import", str(bad), "--db", database_url)
+    assert refused.returncode == 1
+    assert "line 2" in (refused.stdout + refused.stderr).decode()
+    unusable = tmp_path / "unusable.csv"
+    unusable.write_text("boat,colour\nx,red\n", encoding="utf-8")
+    assert run_seawatch("vessels", "import", str(unusable), "--db", database_url).returncode == 1
