@@ -14,8 +14,9 @@ same new MMSI at the same moment get the same vessel. Anything else that writes 
 from __future__ import annotations
 
 import logging
+import time
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Literal, NamedTuple
 
@@ -32,6 +33,10 @@ IDENTITY_KINDS: tuple[str, ...] = ("mmsi", "terminal", "tag")
 # First half of the two-key advisory lock; the second is a hash of the identity. The two-key form lives
 # in a different key space from the one-bigint form that migrations lock with, so they never collide.
 IDENTITY_LOCK_NAMESPACE = 0x5EA1D
+
+# Cached identities are read again after this long, so that changes made by another process (a
+# registry import merging a provisional vessel) reach every running worker within a minute.
+CACHE_TTL_S = 60.0
 
 Connection = AsyncConnection[TupleRow]
 
@@ -70,12 +75,22 @@ _SELECT_PERIODS = (
 class IdentityRegistry:
     """Resolves identities to vessel ids, with a bounded LRU cache of each identity's periods."""
 
-    def __init__(self, pool: Pool, *, cache_size: int = 100_000) -> None:
+    def __init__(
+        self,
+        pool: Pool,
+        *,
+        cache_size: int = 100_000,
+        ttl_s: float = CACHE_TTL_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         if cache_size < 1:
             raise ValueError("cache_size must be at least 1")
         self.pool = pool
         self.cache_size = cache_size
-        self._cache: OrderedDict[tuple[str, str], tuple[Period, ...]] = OrderedDict()
+        self.ttl_s = ttl_s
+        self.clock = clock
+        # (kind, value) → (periods, when they were read)
+        self._cache: OrderedDict[tuple[str, str], tuple[tuple[Period, ...], float]] = OrderedDict()
         self.created = 0  # provisional vessels this registry created
 
     def __len__(self) -> int:
@@ -116,14 +131,19 @@ class IdentityRegistry:
 
     def _cached(self, lookup: Lookup) -> int | None:
         key = (lookup.kind, lookup.value)
-        periods = self._cache.get(key)
-        if periods is None:
+        entry = self._cache.get(key)
+        if entry is None:
+            return None
+        periods, read_at = entry
+        if self.clock() - read_at > self.ttl_s:
+            # Another process (a registry import) may have changed this identity since: read it again.
+            del self._cache[key]
             return None
         self._cache.move_to_end(key)
         return _vessel_at(periods, lookup.ts)
 
     def _remember(self, key: tuple[str, str], periods: tuple[Period, ...]) -> None:
-        self._cache[key] = periods
+        self._cache[key] = (periods, self.clock())
         self._cache.move_to_end(key)
         while len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
@@ -138,8 +158,8 @@ class IdentityRegistry:
         for i, lookup in enumerate(lookups):
             if result[i] is None:
                 # Looked up again rather than from `loaded`: an earlier iteration may have created it.
-                periods = self._cache.get((lookup.kind, lookup.value), ())
-                result[i] = _vessel_at(periods, lookup.ts)
+                entry = self._cache.get((lookup.kind, lookup.value))
+                result[i] = _vessel_at(entry[0] if entry else (), lookup.ts)
                 if result[i] is None:
                     result[i] = await self._create(conn, lookup)
         return [vessel for vessel in result if vessel is not None]

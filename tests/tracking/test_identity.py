@@ -136,3 +136,19 @@ async def test_an_unknown_identity_kind_is_refused(pool: Pool) -> None:
     with pytest.raises(ValueError, match="identity kind"):
         async with asyncio.timeout(10):
             await registry.resolve("imei", "123", JUN)
+
+
+async def test_a_change_made_elsewhere_is_seen_once_the_cache_entry_is_old(pool: Pool) -> None:
+    now = [0.0]
+    registry = IdentityRegistry(pool, ttl_s=60, clock=lambda: now[0])
+    when = datetime(2026, 7, 1, tzinfo=UTC)
+    provisional = await registry.resolve("mmsi", "412777001", when)
+    async with pool.connection() as conn:  # another process re-files the MMSI under a registered vessel
+        cur = await conn.execute("INSERT INTO vessels (hull_number) VALUES ('粤汕渔77777') RETURNING id")
+        row = await cur.fetchone()
+        assert row is not None
+        await conn.execute("UPDATE vessel_identities SET vessel_id = %s WHERE value = '412777001'", (row[0],))
+    now[0] = 30.0
+    assert await registry.resolve("mmsi", "412777001", when) == provisional  # still cached
+    now[0] = 61.0
+    assert await registry.resolve("mmsi", "412777001", when) == row[0]
