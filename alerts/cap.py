@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, TypeVar, cast, get_args
 
-import defusedxml  # type: ignore[import-untyped]
-import defusedxml.ElementTree as SafeET  # type: ignore[import-untyped]
+import defusedxml
+import defusedxml.ElementTree as SafeET
 from shapely.geometry import MultiPolygon, Polygon
 
 from alerts import cap_geometry
