@@ -35,7 +35,10 @@ Sleep = Callable[[float], Awaitable[None]]
 
 
 def alert_topic(prefix: str, alert: Alert) -> str:
-    return f"{prefix}/alerts/{alert.severity}/{alert.kind}"
+    """Real alerts on `{prefix}/alerts/…`; drill alerts on `{prefix}/drill/alerts/…`, where no real
+    responder's subscription (`{prefix}/alerts/#`) can see them."""
+    root = f"{prefix}/drill/alerts" if alert.drill else f"{prefix}/alerts"
+    return f"{root}/{alert.severity}/{alert.kind}"
 
 
 def alert_payload(alert: Alert) -> bytes:
@@ -112,7 +115,11 @@ class WebhookSender(Outbox):
         self.transport = transport
 
     def publish_alert(self, alert: Alert) -> None:
-        if SEVERITY_RANK[alert.severity] >= SEVERITY_RANK[self.target.min_severity]:
+        # A drill webhook gets drill alerts only; a real one never does.
+        if (
+            alert.drill == self.target.drill
+            and SEVERITY_RANK[alert.severity] >= SEVERITY_RANK[self.target.min_severity]
+        ):
             super().publish_alert(alert)
 
     async def run(self) -> None:

@@ -251,6 +251,9 @@ class WebhookSettings(Section):
     min_severity: Literal["critical", "high", "medium", "low", "info"] = Field(
         "high", description="Only alerts at least this severe are sent."
     )
+    drill: bool = Field(
+        False, description="A drill target receives drill alerts only; others never receive them."
+    )
 
 
 class DeliverySettings(Section):
@@ -258,7 +261,7 @@ class DeliverySettings(Section):
         True, description="Publish every alert change to `{topic_prefix}/alerts/{severity}/{kind}`."
     )
     webhooks: list[WebhookSettings] = Field(
-        default_factory=list, description="Webhook targets; JSON list of {url, secret, min_severity}."
+        default_factory=list, description="Webhook targets; JSON list of {url, secret, min_severity, drill}."
     )
     webhook_timeout_s: float = Field(5.0, gt=0, description="How long one webhook call may take.")
     webhook_max_attempts: int = Field(

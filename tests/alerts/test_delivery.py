@@ -3,13 +3,21 @@ import hashlib
 import hmac
 import json
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import aiomqtt
 import pytest
 from fastapi import FastAPI, Request, Response
 
-from alerts.delivery import SIGNATURE_HEADER, TIMESTAMP_HEADER, MqttAlertPublisher, WebhookSender, sign
+from alerts.delivery import (
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    MqttAlertPublisher,
+    WebhookSender,
+    alert_topic,
+    sign,
+)
 from alerts.model import Alert, VesselRef
 from api.server import serve_http
 from seawatch.bus import MqttAddress
@@ -104,6 +112,19 @@ async def test_a_dead_webhook_gives_up_on_a_change_and_goes_on() -> None:
         while sender.items or sender.inflight:  # noqa: ASYNC110
             await asyncio.sleep(0.01)
     task.cancel()
+
+
+def test_drill_alerts_go_only_to_drill_targets() -> None:
+    real = WebhookSender(WebhookSettings(url="http://real", secret=SECRET), DeliverySettings())
+    drill = WebhookSender(WebhookSettings(url="http://drill", secret=SECRET, drill=True), DeliverySettings())
+    exercise = replace(alert(1), drill=True)
+    for sender in (real, drill):
+        sender.publish_alert(exercise)
+        sender.publish_alert(alert(2))
+    assert [a.seq for a in real.items] == [2]
+    assert [a.seq for a in drill.items] == [1]
+    assert alert_topic("sw", exercise) == "sw/drill/alerts/critical/distress"
+    assert alert_topic("sw", alert(2)) == "sw/alerts/critical/distress"
 
 
 def test_a_full_outbox_drops_the_oldest_change() -> None:
