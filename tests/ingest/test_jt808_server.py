@@ -220,3 +220,36 @@ async def test_an_idle_connection_is_closed(pool: Pool, tmp_path: Path) -> None:
     async for harness in start(pool, tmp_path, idle_timeout_s=0.3):
         terminal = await harness.connect()
         assert await terminal.closed()
+
+
+async def test_a_truncated_frame_and_one_without_its_closing_flag_cost_only_themselves(
+    harness: Harness,
+) -> None:
+    terminal = await harness.connect()
+    whole = encode_message(Heartbeat(), terminal=TERMINAL, serial=1)
+    terminal.writer.write(whole[: len(whole) // 2])  # cut short: no closing 0x7e yet
+    terminal.writer.write(encode_message(Heartbeat(), terminal=TERMINAL, serial=2))
+    await terminal.writer.drain()
+    # The half frame runs into the next frame's opening flag: it is reported bad, and the next frame,
+    # which follows it, still gets its answer (the splitter resynchronises on the flags).
+    answer = await terminal.answer()
+    assert (answer["kind"], answer["reply_serial"]) == ("platform_response", 2)
+    await terminal.send(location())
+    assert (await terminal.answer())["reply_msg_id"] == 0x0200
+
+
+async def test_a_thousand_idle_connections_do_not_stop_a_working_terminal(pool: Pool, tmp_path: Path) -> None:
+    async for harness in start(pool, tmp_path):
+        assert harness.server.port is not None
+        idle = []
+        for _ in range(1000):
+            idle.append(await asyncio.open_connection("127.0.0.1", harness.server.port))
+        try:
+            working = await harness.connect()
+            await working.send(location())
+            assert (await working.answer())["result"] == 0
+            assert len(harness.server.sessions) >= 1000
+        finally:
+            for _, writer in idle:
+                writer.close()
+            await asyncio.gather(*(w.wait_closed() for _, w in idle), return_exceptions=True)
