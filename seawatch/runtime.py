@@ -13,6 +13,7 @@ import logging
 import socket
 from collections.abc import Awaitable, Callable
 
+from alerts.cap_inputs import cap_from_mqtt, watch_inbox
 from alerts.delivery import MqttAlertPublisher, WebhookSender
 from alerts.engine import AlertEngine, Deliverer
 from alerts.hub import Hub
@@ -65,6 +66,7 @@ def build_components(
         components.append(Component("rules", rules_runner(engine, weather), role="ingest"))
         if mqtt_out is not None:
             components.append(Component("alerts-mqtt", mqtt_out.run, role="ingest"))
+        components += weather_inputs(settings, address, weather)
         components += [Component(f"webhook:{w.target.url}", w.run, role="ingest") for w in webhooks]
     elif only == "api":
         components.append(
@@ -82,6 +84,20 @@ def build_components(
         )
     )
     return [c for c in components if only is None or c.role in ("all", only)]
+
+
+def weather_inputs(settings: Settings, address: MqttAddress, weather: WeatherService) -> list[Component]:
+    inbox = settings.weather.inbox_dir or settings.data_dir / "cap-inbox"
+    components = [Component("weather-inbox", lambda: watch_inbox(inbox, weather), role="ingest")]
+    if settings.weather.mqtt:
+        components.append(
+            Component(
+                "weather-mqtt",
+                lambda: cap_from_mqtt(address, settings.mqtt, settings.ingest, weather),
+                role="ingest",
+            )
+        )
+    return components
 
 
 def rules_runner(engine: AlertEngine, weather: WeatherService) -> Callable[[], Awaitable[None]]:

@@ -272,6 +272,14 @@ class DeliverySettings(Section):
     )
 
 
+class WeatherSettings(Section):
+    inbox_dir: Path | None = Field(
+        None,
+        description="Folder watched for CAP files (default: `data_dir`/cap-inbox).",
+    )
+    mqtt: bool = Field(True, description="Take CAP documents published to `{topic_prefix}/weather/cap`.")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -299,6 +307,7 @@ class Settings(BaseSettings):
     identity: IdentitySettings = IdentitySettings()
     rules: RulesSettings = RulesSettings()
     delivery: DeliverySettings = DeliverySettings()
+    weather: WeatherSettings = WeatherSettings()
 
     @classmethod
     def settings_customise_sources(
