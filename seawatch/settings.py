@@ -280,6 +280,60 @@ class WeatherSettings(Section):
     mqtt: bool = Field(True, description="Take CAP documents published to `{topic_prefix}/weather/cap`.")
 
 
+class TrackingSettings(Section):
+    enabled: bool = Field(
+        True, description="Run port-call and voyage detection and keep `vessel_latest` (with `run`/`demo`)."
+    )
+    poll_interval_s: float = Field(
+        5.0, gt=0, description="How often the tracker reads new positions and gate reads from the database."
+    )
+    lookback_s: float = Field(
+        60.0, ge=0, description="Each poll also re-reads this much before the last one, for late commits."
+    )
+    arrive_dwell_s: float = Field(
+        300.0, ge=0, description="Inside a harbour or shelter and slow for this long is an arrival."
+    )
+    arrive_max_speed_kn: float = Field(2.0, gt=0, description="Slow enough to be arriving, in knots.")
+    depart_buffer_m: float = Field(
+        200.0, ge=0, description="A vessel in port departs once this far outside the zone's polygon."
+    )
+    gate_match_s: float = Field(
+        1800.0,
+        gt=0,
+        description="A gate read this close in time to a detected arrival/departure confirms it.",
+    )
+    max_gap_s: float = Field(
+        1800.0, gt=0, description="Silences longer than this are not counted in zone times and effort."
+    )
+    max_implied_speed_kn: float = Field(
+        60.0,
+        gt=0,
+        description="A jump faster than this between two fixes is not added to a voyage's distance.",
+    )
+    fishing_min_kn: float = Field(1.5, ge=0, description="Fishing effort: the trawling speed band starts…")
+    fishing_max_kn: float = Field(5.5, gt=0, description="…and ends here, in knots.")
+    fishing_min_turn_deg_min: float = Field(
+        0.5, ge=0, description="…with the track turning at least this much (degrees a minute; 0: speed only)."
+    )
+    fishing_bucket_s: float = Field(
+        600.0, gt=0, description="Effort is judged in stretches of this length (median speed, track bearing)."
+    )
+    stale_after_s: float = Field(
+        900.0, gt=0, description="A vessel with no position for this long is `stale` in the vessel list."
+    )
+    retention_days: int = Field(
+        365, ge=0, description="Raw positions older than this are dropped daily (0 keeps them for ever)."
+    )
+    track_max_days: int = Field(93, ge=1, description="Longest time range one track or report may cover.")
+    track_max_points: int = Field(
+        2_000_000, ge=1000, description="Most points one track query reads before it is refused."
+    )
+    export_max_days: int = Field(31, ge=1, description="Longest time range of a fleet position export.")
+    export_max_rows: int = Field(
+        10_000_000, ge=1000, description="A fleet export stops after this many rows (streamed, never held)."
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -307,6 +361,7 @@ class Settings(BaseSettings):
     identity: IdentitySettings = IdentitySettings()
     rules: RulesSettings = RulesSettings()
     delivery: DeliverySettings = DeliverySettings()
+    tracking: TrackingSettings = TrackingSettings()
     weather: WeatherSettings = WeatherSettings()
 
     @classmethod
