@@ -1,6 +1,7 @@
 """The ingest components of a process: the record store, one reader per configured feed, the JT/T 808
 server, the device (gate and terminal JSON) feed. Built here so `seawatch run` and `seawatch demo` wire
-them the same way. Readers put into an `AnomalySink` around the store, which adds identity anomalies."""
+them the same way. Readers put into a `DrillMarkingSink` (drill traffic marked by identity or feed) around
+an `AnomalySink` (which adds identity anomalies) around the store."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 from ingest.anomaly_sink import AnomalySink, run_overdue_checks
 from ingest.dedup import Deduplicator
 from ingest.device_feed import DeviceFeed
+from ingest.drill_sink import DrillMarkingSink
 from ingest.jt808_server import Jt808Server
 from ingest.observed_sink import ObservedSink, Observer
 from ingest.pipeline import NmeaFeedHandler, Pipeline, RecordSink, ais_steps
@@ -57,7 +59,8 @@ class IngestService:
         self.anomalies = AnomalyDetector(self.store.registry, settings.identity)
         # Records and the anomalies they reveal reach the store and, when given, the alert engine.
         observed: RecordSink = self.store if observe is None else ObservedSink(self.store, observe)
-        self.sink = AnomalySink(observed, self.anomalies.check)
+        # Outermost: the store, the anomaly detector and the alert engine all see a record's drill mark.
+        self.sink: RecordSink = DrillMarkingSink(AnomalySink(observed, self.anomalies.check), settings.drill)
         self.jt808 = (
             Jt808Server(settings.jt808, self.sink, TerminalAuthStore(pool))
             if settings.jt808.enabled

@@ -334,6 +334,30 @@ class TrackingSettings(Section):
     )
 
 
+class DrillSettings(Section):
+    """Which traffic is a drill. NMEA and JT/T 808 carry no drill flag, so drill traffic is known by the
+    identities it uses (the simulator's reserved ranges) or by the feed it arrives on."""
+
+    mmsi_prefixes: list[str] = Field(
+        default_factory=list,
+        description="AIS records whose MMSI starts with one of these are drill, e.g. `41299` (the "
+        "simulator's vessels) and `97099` (its AIS-SARTs).",
+    )
+    terminal_prefixes: list[str] = Field(
+        default_factory=list,
+        description="JT/T 808 and terminal JSON records whose terminal id starts with one of these are "
+        "drill.",
+    )
+    tag_prefixes: list[str] = Field(
+        default_factory=list,
+        description="Gate tag reads whose tag id starts with one of these (case-insensitive) are drill.",
+    )
+    feeds: list[str] = Field(
+        default_factory=list,
+        description="Feeds (by name) whose every record is drill, e.g. a drill receiver.",
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -361,6 +385,7 @@ class Settings(BaseSettings):
     identity: IdentitySettings = IdentitySettings()
     rules: RulesSettings = RulesSettings()
     delivery: DeliverySettings = DeliverySettings()
+    drill: DrillSettings = DrillSettings()
     tracking: TrackingSettings = TrackingSettings()
     weather: WeatherSettings = WeatherSettings()
 
