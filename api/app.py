@@ -9,13 +9,15 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from xstatic.pkg import leaflet, leaflet_markercluster
 
 from alerts.engine import AlertEngine
 from alerts.hub import Hub
 from alerts.store import AlertStore
 from alerts.weather import WeatherService
 from api.errors import install_error_handlers
-from api.routes import alerts, health, me, metrics, weather, ws
+from api.ratelimit import RateLimiter
+from api.routes import alerts, console, health, me, metrics, users, weather, ws, zones
 from seawatch.bus import BusStatus
 from seawatch.settings import Settings
 from tracking.db import Pool
@@ -57,6 +59,17 @@ def create_app(services: ApiServices) -> FastAPI:
     app.include_router(ws.router)
     app.include_router(alerts.router)
     app.include_router(weather.router)
+    app.include_router(zones.router)
+    app.include_router(users.router)
+    app.include_router(console.router)
+    limit = services.settings.http.login_per_minute
+    app.state.rate_limits = {"login": RateLimiter(limit), "tokens": RateLimiter(limit)}
+    # Leaflet straight from the xstatic packages: no CDN (harbour networks have no internet) and no
+    # copy of it in this repository.
+    app.mount("/static/leaflet", StaticFiles(directory=leaflet.BASE_DIR), name="leaflet")
+    app.mount(
+        "/static/markercluster", StaticFiles(directory=leaflet_markercluster.BASE_DIR), name="markercluster"
+    )
     # Last, so that it only answers paths no route claimed.
     app.mount("/", StaticFiles(directory=console_dir(), html=True), name="console")
     return app

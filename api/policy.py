@@ -14,6 +14,7 @@ ALL: frozenset[Role] = frozenset(ROLES)
 
 POLICY: dict[str, frozenset[Role]] = {
     "read": ALL,  # live picture, alerts, vessels, zones, weather, metrics
+    "self": ALL,  # one's own tokens: issue another, revoke the current one
     "alerts.ack": frozenset({"operator", "dispatcher"}),
     "alerts.note": frozenset({"operator", "dispatcher"}),
     "alerts.assign": frozenset({"dispatcher"}),

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
 from api.auth import require
+from api.ratelimit import rate_limited
 from api.users import Role, User
 
 router = APIRouter(prefix="/api", tags=["auth"])
@@ -18,6 +19,10 @@ class Me(BaseModel):
     role: Role
 
 
-@router.get("/me", summary="The user the bearer token belongs to")
+@router.get(
+    "/me",
+    summary="The user the bearer token belongs to; the console's login check (rate-limited)",
+    dependencies=[Depends(rate_limited("login"))],
+)
 async def me(user: Annotated[User, Depends(require("read"))]) -> Me:
     return Me(name=user.name, role=user.role)
