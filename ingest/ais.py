@@ -48,6 +48,7 @@ the missing bits as zeros and produce plausible-looking but wrong positions.
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -147,8 +148,34 @@ def _split_application_id(record: Record) -> None:
         record["dac"], record["fid"] = divmod(app_id, 64)
 
 
+#: IMO SN.1/Circ.289 meteorological and hydrological data (type 8, DAC 1, FI 31): the values that mean
+#: "not available", as pyais scales them.
+MET_NOT_AVAILABLE: Mapping[str, float] = {
+    "lon": 181.0, "lat": 91.0, "day": 0, "hour": 24, "minute": 60,
+    "wspeed": 127, "wgust": 127, "wdir": 360, "wgustdir": 360, "airtemp": -102.4, "humidity": 101,
+    "dewpoint": 50.1, "pressure": 1310, "pressuretend": 3, "visibility": 12.7, "waterlevel": 30.01,
+    "leveltrend": 3, "cspeed": 25.5, "cdir": 360, "cspeed2": 25.5, "cdir2": 360, "cdepth2": 31,
+    "cspeed3": 25.5, "cdir3": 360, "cdepth3": 31, "waveheight": 25.5, "waveperiod": 63, "wavedir": 360,
+    "swellheight": 25.5, "swellperiod": 63, "swelldir": 360, "seastate": 13, "watertemp": 50.1,
+    "preciptype": 7, "salinity": 51.0, "ice": 3,
+}  # fmt: skip
+
+
+def _met_observation(record: Record) -> None:
+    # A weather station's report: kept as an observation, with its sentinels cleared like every other
+    # "not available" value (the scaled sentinels are compared with a tolerance: they went through floats).
+    if (record.get("dac"), record.get("fid")) != (1, 31):
+        return
+    record["kind"] = "met_observation"
+    for name, sentinel in MET_NOT_AVAILABLE.items():
+        value = record.get(name)
+        if isinstance(value, int | float) and not isinstance(value, bool) and math.isclose(value, sentinel):
+            record[name] = None
+
+
 #: Per message type, fixes that involve more than one field.
 _MESSAGE_FIXUPS: Mapping[int, Callable[[Record], None]] = {
+    8: _met_observation,
     21: _join_aton_name,
     **dict.fromkeys((25, 26), _split_application_id),
 }

@@ -35,7 +35,15 @@ IDENTITY_FIELDS: tuple[tuple[str, str], ...] = (
 # Kinds sent by shore stations, buoys and beacons: their MMSI is not a vessel's, so these events are
 # stored without one rather than inventing a provisional "vessel" for a base station.
 STATION_KINDS = frozenset(
-    {"aton", "base_station", "dgnss", "link_management", "channel_management", "assignment"}
+    {
+        "aton",
+        "base_station",
+        "dgnss",
+        "link_management",
+        "channel_management",
+        "assignment",
+        "met_observation",
+    }
 )
 
 EVENT_COLUMNS = frozenset({"kind", "source", "ts", "received_at"})
