@@ -34,6 +34,30 @@ class HttpSettings(Section):
         default_factory=list,
         description="Web origins, besides the server's own, whose pages may open the websocket.",
     )
+    login_per_minute: int = Field(
+        30, ge=1, description="Token checks (`/api/me`) and token issues per client address per minute."
+    )
+
+
+class ConsoleSettings(Section):
+    tile_url: str | None = Field(
+        None,
+        description="Online map tiles, e.g. `https://tile.openstreetmap.org/{z}/{x}/{y}.png`; unset: only "
+        "the offline coast layer, which needs no internet.",
+    )
+    tile_attribution: str = Field("", description="Credit shown on the map for the online tiles.")
+    coast_file: Path | None = Field(
+        None,
+        description="GeoJSON land polygons for the offline base layer (default: the shipped GSHHG "
+        "full-resolution Shanwei extract).",
+    )
+    region: tuple[float, float, float, float] = Field(
+        (114.5, 22.2, 116.0, 23.2),
+        description="[lon1, lat1, lon2, lat2]: the map's home view; the offline coast is clipped to it.",
+    )
+    drill_mode: bool = Field(
+        False, description="A drill or training installation: every console shows the drill banner."
+    )
 
 
 class DatabaseSettings(Section):
@@ -375,6 +399,7 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path(".seawatch"), description="Where the demo keeps its database and files.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")
     http: HttpSettings = HttpSettings()
+    console: ConsoleSettings = ConsoleSettings()
     database: DatabaseSettings = DatabaseSettings()
     mqtt: MqttSettings = MqttSettings()
     supervisor: SupervisorSettings = SupervisorSettings()
