@@ -27,6 +27,7 @@ from seawatch.bus import BusStatus, MqttAddress, run_presence
 from seawatch.settings import Settings
 from seawatch.supervisor import Component, Supervisor
 from tracking.db import Pool, open_pool
+from tracking.service import tracking_components
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,7 @@ def build_components(
         engine = AlertEngine(pool, settings.rules, ruleset.rules, deliver=deliver, positions=[hub])
         weather = WeatherService(pool, ruleset.weather)
         components.extend(IngestService(settings, pool, observe=engine.submit).components())
+        components.extend(tracking_components(settings, pool))
         components.append(Component("rules", rules_runner(engine, weather), role="ingest"))
         if mqtt_out is not None:
             components.append(Component("alerts-mqtt", mqtt_out.run, role="ingest"))

@@ -151,6 +151,7 @@ class VesselTrack:
     voyage: Voyage | None = None
     recent: list[_Recent] = field(default_factory=list)
     pending: list[GateRead] = field(default_factory=list)
+    last_read: datetime | None = None  # the newest gate read taken
 
 
 class PortCallDetector:
@@ -298,6 +299,9 @@ class PortCallDetector:
 
     def gate_read(self, read: GateRead) -> list[Event]:
         t = self.track(read.vessel_id)
+        if t.last_read is not None and read.ts <= t.last_read:
+            return []  # seen already (the tracker re-reads a little history on every poll)
+        t.last_read = read.ts
         window = timedelta(seconds=self.config.gate_match_s)
         for recent in t.recent:
             if (
@@ -308,8 +312,6 @@ class PortCallDetector:
             ):
                 recent.confirmed = True
                 return [GateConfirmed(read.vessel_id, recent.zone_id, read.direction, recent.at, read.ts)]
-        if any(p.ts == read.ts and p.direction == read.direction for p in t.pending):
-            return []  # the same read again (re-read by the tracker's lookback)
         t.pending.append(read)
         return []
 
@@ -389,6 +391,7 @@ def track_to_json(t: VesselTrack) -> dict[str, Any]:
         },
         "recent": [[r.direction, r.zone_id, r.at.isoformat(), r.confirmed] for r in t.recent],
         "pending": [[p.ts.isoformat(), p.direction, p.zone_id, p.reader] for p in t.pending],
+        "last_read": _iso(t.last_read),
     }
 
 
@@ -421,4 +424,5 @@ def track_from_json(vessel_id: int, data: dict[str, Any]) -> VesselTrack:
             GateRead(vessel_id, datetime.fromisoformat(p[0]), p[1], p[2], p[3])
             for p in data.get("pending", [])
         ],
+        last_read=_time(data.get("last_read")),
     )

@@ -11,6 +11,9 @@ import math
 import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from psycopg.types.json import Jsonb
 
 from tracking.geo import EARTH_RADIUS_M, KNOT_MS, local_xy_m
 
@@ -106,3 +109,39 @@ def day_trip(start: datetime = T0, *, every_s: float = 10, jitter_m: float = 25.
         MOUTH, then(track) + timedelta(seconds=every_s), 2, every_s=every_s, jitter_m=jitter_m, seed=3
     )
     return track
+
+
+async def add_vessel(conn: Any, name: str = "YUE SHAN WEI YU 12345", mmsi: int | None = 412_000_001) -> int:
+    cur = await conn.execute(
+        "INSERT INTO vessels (name, hull_number, is_fishing, vessel_type) VALUES (%s, %s, true, 'trawler')"
+        " RETURNING id",
+        (name, f"粤汕尾渔{name[-5:]}"),
+    )
+    vessel_id = int((await cur.fetchone())[0])
+    if mmsi is not None:
+        await conn.execute(
+            "INSERT INTO vessel_identities (vessel_id, kind, value) VALUES (%s, 'mmsi', %s)",
+            (vessel_id, str(mmsi)),
+        )
+    return vessel_id
+
+
+async def store_track(conn: Any, vessel_id: int, points: list[Point], source: str = "ais") -> None:
+    async with (
+        conn.cursor() as cur,
+        cur.copy(
+            "COPY positions (ts, vessel_id, source, lon, lat, speed, course, received_at) FROM STDIN"
+        ) as copy,
+    ):
+        for p in points:
+            await copy.write_row((p.ts, vessel_id, source, p.lon, p.lat, p.speed, p.course, p.ts))
+
+
+async def store_gate_read(
+    conn: Any, vessel_id: int, ts: datetime, direction: str, zone: str = "shanwei-port"
+) -> None:
+    data = {"tag_id": "E2001", "reader": "gate-1", "direction": direction, "zone": zone}
+    await conn.execute(
+        "INSERT INTO events (ts, vessel_id, source, kind, data) VALUES (%s, %s, 'tag', 'tag_read', %s)",
+        (ts, vessel_id, Jsonb(data)),
+    )

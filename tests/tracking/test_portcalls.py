@@ -62,7 +62,7 @@ def test_a_day_trip_is_one_departure_one_voyage_one_arrival_despite_jitter_at_th
     assert abs((arrival.at - entering.ts).total_seconds()) <= 60
     assert 25_000 < voyage.distance_m < 40_000
     # Half an hour moored inside the protected area, plus the way in and out of its box.
-    inside = [115.415 < p.lon < 115.445 and 22.65 < p.lat < 22.68 for p in track]
+    inside = [115.415 <= p.lon <= 115.445 and 22.65 <= p.lat <= 22.68 for p in track]  # boundary is in
     expected = sum(
         (b.ts - a.ts).total_seconds()
         for a, b, i, j in zip(track, track[1:], inside, inside[1:], strict=False)

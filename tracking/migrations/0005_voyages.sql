@@ -1,15 +1,16 @@
 -- seawatch schema, version 5: the live state of each vessel, port calls and voyages.
 
--- The latest position of every vessel and what the tracker derived from it, one row per vessel. The API
+-- The latest position of every vessel and what the tracker derived from it, one row per vessel (a boat
+-- known only to the harbour gates has a row without a position, for its tracker state). The API
 -- answers "where is everyone" from here, whichever process runs the tracker: a bounding box over this
 -- table is an index scan over one row per vessel, where DISTINCT ON over `positions` would visit every
 -- vessel's newest row in the whole history (bench/tracks.py measures both).
 CREATE TABLE vessel_latest (
     vessel_id       bigint PRIMARY KEY REFERENCES vessels (id) ON DELETE CASCADE,
-    ts              timestamptz NOT NULL,
-    source          text NOT NULL,
-    lon             double precision NOT NULL,
-    lat             double precision NOT NULL,
+    ts              timestamptz,
+    source          text,
+    lon             double precision,
+    lat             double precision,
     speed           real,
     course          real,
     heading         real,

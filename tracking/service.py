@@ -1,0 +1,21 @@
+"""The tracking components a process runs: the tracker (port calls, voyages, `vessel_latest`) and daily
+retention. They run with ingest (`seawatch run`, `--only ingest`); the tracker's advisory lock keeps a
+second ingest process from tracking twice."""
+
+from __future__ import annotations
+
+from seawatch.settings import Settings
+from seawatch.supervisor import Component
+from tracking.db import Pool
+from tracking.retention import run_retention
+from tracking.tracker import Tracker
+
+
+def tracking_components(settings: Settings, pool: Pool) -> list[Component]:
+    if not settings.tracking.enabled:
+        return []
+    tracker = Tracker(pool, settings.tracking)
+    return [
+        Component("tracker", tracker.run, role="ingest"),
+        Component("retention", lambda: run_retention(pool, settings.tracking), role="ingest"),
+    ]

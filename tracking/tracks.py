@@ -1,0 +1,184 @@
+"""A vessel's track over a time range, in full or simplified on the server.
+
+The points come out of PostgreSQL as one binary `COPY` parsed straight into numpy columns: a 30-day
+class A track is about 260,000 points, and building a Python tuple per row would cost more than the
+query itself (bench/tracks.py measures both).
+
+Two simplifications:
+
+- `simplify_m`: Douglas–Peucker with a tolerance in metres, on coordinates projected to a local plane
+  (GEOS's implementation through shapely; the point index rides along as the Z coordinate, so each
+  kept vertex keeps its time, speed and source). Every dropped point lies within the tolerance of the
+  simplified line: what a map needs.
+- `per_bucket`: the first point of every time bucket of N seconds, and the last point: what a chart
+  against time needs.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import shapely
+from psycopg import AsyncConnection
+from psycopg.rows import TupleRow
+
+from tracking.geo import local_xy_m
+
+Floats = npt.NDArray[np.float64]
+Connection = AsyncConnection[TupleRow]
+
+# Sources are sent as small codes (a text column would make the binary rows variable-length);
+# code 0 is any source not listed here.
+SOURCES: tuple[str, ...] = ("ais", "jt808", "terminal_json", "tag", "sim")
+_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00"
+_FLOAT_FIELDS = ("ts", "lon", "lat", "speed", "course", "heading")
+_ROW = np.dtype(
+    [("fields", ">i2")]
+    + [item for name in _FLOAT_FIELDS for item in ((f"{name}_len", ">i4"), (name, ">f8"))]
+    + [("source_len", ">i4"), ("source", ">i4")]
+)
+TRACK_SQL = (
+    "COPY (SELECT extract(epoch FROM ts)::float8, lon, lat, COALESCE(speed::float8, 'NaN'),"
+    " COALESCE(course::float8, 'NaN'), COALESCE(heading::float8, 'NaN'),"
+    " COALESCE(array_position(%s::text[], source), 0)::int4"
+    " FROM positions WHERE vessel_id = %s AND ts >= %s AND ts < %s ORDER BY ts LIMIT %s)"
+    " TO STDOUT (FORMAT BINARY)"
+)
+
+
+class TrackTooLarge(ValueError):
+    """More points than the query may read: ask for a shorter range."""
+
+
+@dataclass(frozen=True)
+class Track:
+    vessel_id: int
+    ts: Floats  # unix seconds
+    lon: Floats
+    lat: Floats
+    speed: Floats  # knots, NaN unknown
+    course: Floats  # degrees, NaN unknown
+    heading: Floats
+    source: npt.NDArray[np.int32]  # index into SOURCES + 1; 0 other
+
+    def __len__(self) -> int:
+        return len(self.ts)
+
+    def take(self, index: npt.NDArray[np.intp]) -> Track:
+        return Track(
+            self.vessel_id,
+            self.ts[index],
+            self.lon[index],
+            self.lat[index],
+            self.speed[index],
+            self.course[index],
+            self.heading[index],
+            self.source[index],
+        )
+
+    def source_name(self, i: int) -> str:
+        code = int(self.source[i])
+        return SOURCES[code - 1] if 0 < code <= len(SOURCES) else "other"
+
+    def time(self, i: int) -> datetime:
+        return datetime.fromtimestamp(float(self.ts[i]), UTC)
+
+    def points(self) -> Iterator[dict[str, Any]]:
+        """One JSON-ready object per point (unknown values as None)."""
+        speed, course, heading = (_nullable(a) for a in (self.speed, self.course, self.heading))
+        for i in range(len(self)):
+            yield {
+                "ts": self.time(i).isoformat().replace("+00:00", "Z"),
+                "lon": float(self.lon[i]),
+                "lat": float(self.lat[i]),
+                "speed": speed[i],
+                "course": course[i],
+                "heading": heading[i],
+                "source": self.source_name(i),
+            }
+
+    def distance_m(self) -> float:
+        if len(self) < 2:
+            return 0.0
+        x, y = local_xy_m(self.lon, self.lat, float(self.lon[0]), float(self.lat[0]))
+        return float(np.hypot(np.diff(x), np.diff(y)).sum())
+
+
+def _nullable(values: Floats) -> list[float | None]:
+    return [None if v != v else round(v, 2) for v in values.tolist()]
+
+
+def empty_track(vessel_id: int) -> Track:
+    nothing = np.empty(0, dtype=np.float64)
+    return Track(vessel_id, nothing, nothing, nothing, nothing, nothing, nothing, np.empty(0, np.int32))
+
+
+def parse_copy(vessel_id: int, data: bytes) -> Track:
+    """The binary COPY output of `TRACK_SQL` as columns."""
+    if not data:
+        return empty_track(vessel_id)
+    if not data.startswith(_COPY_HEADER):
+        raise ValueError("not PostgreSQL binary COPY output")
+    (extension,) = struct.unpack_from(">i", data, 15)
+    body = memoryview(data)[19 + extension : len(data) - 2]  # header, then the trailer's -1
+    rows = np.frombuffer(body, dtype=_ROW)
+    if len(rows) and (np.any(rows["fields"] != 7) or np.any(rows["lon_len"] != 8)):
+        raise ValueError("unexpected row layout in COPY output")
+    columns = {name: rows[name].astype(np.float64) for name in _FLOAT_FIELDS}
+    return Track(vessel_id, **columns, source=rows["source"].astype(np.int32))
+
+
+async def fetch_track(
+    conn: Connection, vessel_id: int, start: datetime, end: datetime, *, max_points: int
+) -> Track:
+    """All stored points of the vessel in [start, end), oldest first; `TrackTooLarge` past `max_points`."""
+    chunks: list[bytes] = []
+    async with (
+        conn.cursor() as cur,
+        cur.copy(TRACK_SQL, (list(SOURCES), vessel_id, start, end, max_points + 1)) as copy,
+    ):
+        async for chunk in copy:
+            chunks.append(bytes(chunk))
+    track = parse_copy(vessel_id, b"".join(chunks))
+    if len(track) > max_points:
+        raise TrackTooLarge(
+            f"the track has more than {max_points} points in that range: ask for a shorter one"
+        )
+    return track
+
+
+def simplify_m(track: Track, tolerance_m: float) -> Track:
+    """Douglas–Peucker in metres (see the module docstring). The first and last points are kept."""
+    if len(track) < 3 or tolerance_m <= 0:
+        return track
+    lon0, lat0 = float(np.mean(track.lon)), float(np.mean(track.lat))
+    x, y = local_xy_m(track.lon, track.lat, lon0, lat0)
+    line = shapely.linestrings(x, y, np.arange(len(track), dtype=np.float64))
+    kept = shapely.get_coordinates(
+        shapely.simplify(line, tolerance_m, preserve_topology=False), include_z=True
+    )
+    index = np.unique(np.r_[0, kept[:, 2].astype(np.intp), len(track) - 1])
+    return track.take(index)
+
+
+def per_bucket(track: Track, seconds: float) -> Track:
+    """The first point of each `seconds`-long bucket (aligned to the epoch), and the last point."""
+    if len(track) < 2 or seconds <= 0:
+        return track
+    bucket = np.floor(track.ts / seconds)
+    index = np.flatnonzero(np.r_[True, bucket[1:] != bucket[:-1]])
+    return track.take(np.unique(np.r_[index, len(track) - 1]))
+
+
+def check_range(start: datetime, end: datetime, max_days: int) -> None:
+    """Refuse an empty, reversed or too long range (ValueError with the reason)."""
+    if end <= start:
+        raise ValueError("the range must end after it starts")
+    if end - start > timedelta(days=max_days):
+        raise ValueError(f"the range may cover at most {max_days} days")
