@@ -1,0 +1,80 @@
+"""The operator console in a real browser: sign in, vessels move, a distress alert arrives and is
+acknowledged, a track is played back; the drill banner; Chinese; the admin's zone editor."""
+
+import asyncio
+
+import pytest
+from playwright.async_api import Browser, Page, expect
+
+from tests.conftest import MakeToken
+from tests.console.conftest import Console, open_console, screenshot_path
+
+pytestmark = pytest.mark.browser
+
+SHANWEI_OFFSHORE = (115.40, 22.68)  # at sea, 5 km off Shanwei port
+
+
+async def vessel_screen_position(page: Page, vessel_id: int) -> tuple[float, float]:
+    box = await page.locator(f'svg[data-vessel="{vessel_id}"]').bounding_box()
+    assert box is not None
+    return box["x"], box["y"]
+
+
+async def test_a_dispatcher_sees_vessels_move_acknowledges_a_distress_and_plays_back_a_track(
+    console: Console, browser: Browser, make_token: MakeToken
+) -> None:
+    page = await open_console(browser, console, await make_token("dispatcher"))
+    await expect(page.locator("#who")).to_contain_text("dispatcher")
+    # The offline coast is drawn: land polygons in the coast pane.
+    await expect(page.locator(".leaflet-coast-pane path").first).to_be_attached(timeout=10000)
+
+    # Zoom in to harbour scale so vessels are not clustered, then let two vessels sail.
+    await page.evaluate("() => window.seawatchMap.setView([22.69, 115.38], 13)")
+    first_id = await console.add_vessel("Yue Shanwei Yu 12345")
+    console.sail(first_id, "Yue Shanwei Yu 12345", *SHANWEI_OFFSHORE, course=60, speed_kn=9)
+    console.sail(
+        await console.add_vessel("Yue Shanwei Yu 20817"),
+        "Yue Shanwei Yu 20817",
+        115.35,
+        22.70,
+        course=200,
+        speed_kn=6,
+    )
+    marker = page.locator(f'svg[data-vessel="{first_id}"]')
+    await expect(marker).to_be_visible(timeout=10000)
+    first = await vessel_screen_position(page, first_id)
+    await asyncio.sleep(1.5)
+    second = await vessel_screen_position(page, first_id)
+    assert first != second, "the vessel marker did not move"
+    await expect(marker).to_have_attribute("data-state", "underway")
+
+    # A distress alert arrives live: it is at the top of the panel, critical, and the alarm sounds.
+    await console.raise_distress(first_id, "Yue Shanwei Yu 12345", *SHANWEI_OFFSHORE)
+    card = page.locator("article.alert").first
+    await expect(card).to_have_attribute("data-severity", "critical", timeout=10000)
+    await expect(card).to_contain_text("Distress")
+    await expect(marker).to_have_attribute("data-state", "critical")
+    assert await page.evaluate("() => window.seawatchAlarms || 0") >= 1
+    await page.screenshot(path=str(screenshot_path("distress")))
+
+    await card.locator("button[data-action=ack]").click()
+    await expect(card).to_have_attribute("data-state", "acknowledged", timeout=10000)
+    assert (
+        await console.store.get(int(await card.get_attribute("data-alert-id") or 0))
+    ).state == "acknowledged"
+
+    # The vessel panel and playback of the track seen so far.
+    await marker.click()
+    await expect(page.locator("#panel-vessel .vessel-name")).to_contain_text("Yue Shanwei Yu 12345")
+    await expect(page.locator("#play-track")).to_be_enabled(timeout=10000)
+    await page.click("#play-track")
+    await expect(page.locator("#playback")).to_be_visible()
+    slider = page.locator("#playback-slider")
+    last = int(await slider.get_attribute("max") or 0)
+    assert last >= 2
+    await slider.fill(str(last))
+    await expect(page.locator("#playback-time")).to_have_attribute("data-index", str(last))
+    await page.click("#playback-play")
+    await expect(page.locator("#playback-time")).not_to_have_attribute("data-index", str(last), timeout=5000)
+    await page.screenshot(path=str(screenshot_path("playback")))
+    assert page.seawatch_errors == []  # type: ignore[attr-defined]
