@@ -8,10 +8,10 @@ effect on the next position report.
 
 from __future__ import annotations
 
+import json
 import math
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from shapely.geometry import shape
@@ -85,7 +85,7 @@ def plain_feature(body: ZoneFeature, zone_id: str | None) -> dict[str, Any]:
     if chosen is not None:
         props["id"] = chosen
     # PostgreSQL text and jsonb cannot hold NUL: refuse it here rather than fail in the database.
-    if b"\\u0000" in orjson.dumps(feature):
+    if "\\u0000" in json.dumps(feature):  # stdlib json: orjson refuses integers beyond 64 bits
         raise ApiError(422, "a zone may not contain NUL characters", code="invalid_request")
     try:
         geometry = shape(feature["geometry"])
