@@ -78,3 +78,75 @@ async def test_a_dispatcher_sees_vessels_move_acknowledges_a_distress_and_plays_
     await expect(page.locator("#playback-time")).not_to_have_attribute("data-index", str(last), timeout=5000)
     await page.screenshot(path=str(screenshot_path("playback")))
     assert page.seawatch_errors == []  # type: ignore[attr-defined]
+
+
+async def test_a_viewer_in_chinese_sees_the_drill_banner_and_no_actions(
+    console: Console, browser: Browser, make_token: MakeToken
+) -> None:
+    page = await open_console(browser, console, await make_token("viewer"), lang="zh-CN")
+    await expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    await expect(page.locator("[data-tab=alerts]")).to_contain_text("警报")
+    await expect(page.locator("#drill-banner")).to_be_hidden()
+
+    await page.evaluate("() => window.seawatchMap.setView([22.69, 115.38], 13)")
+    drill_vessel = await console.add_vessel("演习船 1")
+    console.move(drill_vessel, "演习船 1", *SHANWEI_OFFSHORE, course=90, speed=5, drill=True)
+    await console.raise_distress(drill_vessel, "演习船 1", *SHANWEI_OFFSHORE, drill=True)
+    await expect(page.locator("#drill-banner")).to_be_visible(timeout=10000)
+    await expect(page.locator("#drill-banner")).to_contain_text("演习")
+    card = page.locator("article.alert").first
+    await expect(card).to_contain_text("演习")
+    await expect(card.locator("button[data-action]")).to_have_count(0)  # a viewer only reads
+    await expect(page.locator("[data-tab=users]")).to_be_hidden()
+    await page.click("[data-tab=zones]")
+    await expect(page.locator("#panel-zones")).to_contain_text("汕尾港")
+    await expect(page.locator("#zone-new")).to_have_count(0)
+    await page.click("[data-tab=alerts]")
+    await page.screenshot(path=str(screenshot_path("drill-zh")))
+
+    await page.click(".top button.lang-switch")
+    await expect(page.locator("#drill-banner")).to_contain_text("DRILL")
+    assert page.seawatch_errors == []  # type: ignore[attr-defined]
+
+
+async def test_an_admin_draws_a_zone_and_adds_a_user(
+    console: Console, browser: Browser, make_token: MakeToken
+) -> None:
+    page = await open_console(browser, console, await make_token("admin"))
+    await page.click("[data-tab=zones]")
+    await page.click("#zone-new")
+    map_box = await page.locator("#map").bounding_box()
+    assert map_box is not None
+    x, y = map_box["x"] + map_box["width"] / 2, map_box["y"] + map_box["height"] / 2
+    for dx, dy in ((-60, -40), (60, -40), (60, 40), (-60, 40)):
+        await page.mouse.click(x + dx, y + dy)
+    editor = page.locator("#zone-editor")
+    await editor.locator("input[name=id]").fill("test-closure")
+    await editor.locator("input[name=name]").fill("Temporary closure")
+    await editor.locator("select[name=kind]").select_option("restricted")
+    await editor.locator("button[type=submit]").click()
+    await expect(page.locator('[data-zone-id="test-closure"]')).to_contain_text(
+        "Temporary closure", timeout=10000
+    )
+    async with console.services.pool.connection() as conn:
+        cur = await conn.execute("SELECT kind, geometry FROM zones WHERE id = 'test-closure'")
+        row = await cur.fetchone()
+    assert row is not None and row[0] == "restricted"
+    assert len(row[1]["coordinates"][0]) == 5  # four corners, closed
+
+    await page.click("[data-tab=users]")
+    await page.click("#panel-users .panel-tools button")
+    await page.fill("dialog input[name=name]", "duty-officer")
+    await page.select_option("dialog select[name=role]", "dispatcher")
+    await page.click("dialog button[type=submit]")
+    token = await page.locator("dialog textarea.token-out").input_value()
+    assert len(token) >= 40
+    await page.screenshot(path=str(screenshot_path("admin-users")))
+    await page.click("dialog button[type=submit]")
+    await expect(page.locator('[data-user="duty-officer"]')).to_be_visible()
+    # An admin manages, but does not handle alerts.
+    await console.raise_distress(await console.add_vessel("Yue 1"), "Yue 1", *SHANWEI_OFFSHORE)
+    await page.click("[data-tab=alerts]")
+    await expect(page.locator("article.alert")).to_have_count(1, timeout=10000)
+    await expect(page.locator("article.alert button[data-action]")).to_have_count(0)
+    assert page.seawatch_errors == []  # type: ignore[attr-defined]
