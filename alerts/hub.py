@@ -20,7 +20,7 @@ from alerts.model import Alert
 
 log = logging.getLogger(__name__)
 
-STREAMS = frozenset({"alerts", "positions"})
+STREAMS = frozenset({"alerts", "positions", "vessels"})
 ALERT_QUEUE = 1000
 
 SUBSCRIBERS = Gauge("seawatch_ws_subscribers", "Websocket clients subscribed")
@@ -95,6 +95,12 @@ class Hub:
                     subscriber.held.append(message)
                 continue
             self._queue(subscriber, message)
+
+    def publish_event(self, message: dict[str, Any]) -> None:
+        """A vessel event (arrival, departure) to the `vessels` stream: queued like alerts, never dropped."""
+        for subscriber in list(self.subscribers):
+            if "vessels" in subscriber.streams:
+                self._queue(subscriber, message)
 
     def publish_position(self, vessel_id: int, delta: dict[str, Any]) -> None:
         lon, lat = delta.get("lon"), delta.get("lat")

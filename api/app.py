@@ -18,6 +18,7 @@ from alerts.weather import WeatherService
 from api.errors import install_error_handlers
 from api.ratelimit import RateLimiter
 from api.routes import alerts, console, health, me, metrics, users, weather, ws, zones
+from api.vessel_events import PortCallRelay
 from seawatch.bus import BusStatus
 from seawatch.settings import Settings
 from tracking.db import Pool
@@ -34,9 +35,15 @@ class ApiServices:
     engine: AlertEngine | None = None  # in this process, when it runs the rules too
     weather: WeatherService | None = None
 
+    port_call_interval_s: float = 5.0
+
     @cached_property
     def alerts(self) -> AlertStore:
         return AlertStore(self.pool)
+
+    @cached_property
+    def port_calls(self) -> PortCallRelay:
+        return PortCallRelay(self.pool, self.hub, self.port_call_interval_s)
 
 
 def console_dir() -> Path:

@@ -7,6 +7,8 @@
     server → {"stream": "control", "type": "subscribed", "streams": [...], "replayed": 3, "last_seq": 1237}
     server → {"stream": "alerts", "seq": 1235, "alert": {...}}       (replay first, in order, then live)
     server → {"stream": "positions", "vessels": [{"vessel_id": 42, "lon": …, …}, …]}
+    server → {"stream": "vessels", "type": "arrival" | "departure", "vessel": {…}, "zone": {…}, "ts": …}
+              (port calls, when "vessels" is among the streams; see api/vessel_events.py)
 
 A token on the URL is checked before the connection is accepted; a first-message token within
 `AUTH_TIMEOUT_S`. Pages from other origins than the server's own (or `http.allowed_origins`) are
@@ -170,6 +172,8 @@ async def subscribe(websocket: WebSocket, request: Subscribe) -> Subscriber:
             "last_seq": last_seq,
         },
     )
+    if "vessels" in subscriber.streams:
+        services.port_calls.ensure_running()
     if "positions" in subscriber.streams and services.engine is not None:
         # Start from the whole current picture; deltas follow.
         for state in services.engine.fleet.states():

@@ -106,7 +106,9 @@ class Console:
 @pytest.fixture
 async def console(pool: Pool, database_url: str) -> AsyncIterator[Console]:
     port = free_port()
-    services = ApiServices(settings=Settings(database_url=database_url), pool=pool, bus=BusStatus())
+    services = ApiServices(
+        settings=Settings(database_url=database_url), pool=pool, bus=BusStatus(), port_call_interval_s=0.2
+    )
     async with pool.connection() as conn:
         await load_demo_zones(conn)
     started = asyncio.Event()
@@ -114,6 +116,7 @@ async def console(pool: Pool, database_url: str) -> AsyncIterator[Console]:
     await asyncio.wait_for(started.wait(), 10)
     console = Console(f"http://127.0.0.1:{port}", services.hub, services.alerts, services)
     yield console
+    await services.port_calls.stop()
     for task in [*console.tasks, server]:
         task.cancel()
     await asyncio.gather(*console.tasks, server, return_exceptions=True)

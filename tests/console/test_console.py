@@ -77,6 +77,16 @@ async def test_a_dispatcher_sees_vessels_move_acknowledges_a_distress_and_plays_
     await page.click("#playback-play")
     await expect(page.locator("#playback-time")).not_to_have_attribute("data-index", str(last), timeout=5000)
     await page.screenshot(path=str(screenshot_path("playback")))
+
+    # A port call recorded by the tracker is announced.
+    async with console.services.pool.connection() as conn:
+        await conn.execute(
+            "INSERT INTO port_calls (vessel_id, zone_id, zone_name, zone_kind, arrived_at, arrival_method)"
+            " VALUES (%s, 'shanwei-port', 'Shanwei Port', 'harbour', now(), 'track')",
+            (first_id,),
+        )
+    await expect(page.locator(".toast").last).to_contain_text("arrived at Shanwei Port", timeout=10000)
+    await expect(page.locator("#panel-vessel")).to_contain_text("Shanwei Port")
     assert page.seawatch_errors == []  # type: ignore[attr-defined]
 
 

@@ -150,6 +150,9 @@ const STRINGS = {
     "unit.kn": "kn",
     "unit.nm": "nm",
     "lang.switch": "中文",
+    "event.arrival": "{vessel} arrived at {zone}",
+    "event.departure": "{vessel} left {zone}",
+    "vessel.events": "Arrivals and departures (since this page opened)",
   },
   "zh-CN": {
     "app.title": "海上安全监控",
@@ -299,6 +302,9 @@ const STRINGS = {
     "unit.kn": "节",
     "unit.nm": "海里",
     "lang.switch": "English",
+    "event.arrival": "{vessel} 已抵达 {zone}",
+    "event.departure": "{vessel} 已驶离 {zone}",
+    "vessel.events": "进出港记录（本页面打开以来）",
   },
 };
 

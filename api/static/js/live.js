@@ -44,7 +44,7 @@ function connect() {
 
 function subscribe() {
   if (!socket || socket.readyState !== WebSocket.OPEN) return;
-  socket.send(JSON.stringify({ op: "subscribe", streams: ["alerts", "positions"], bbox: view, since_seq: state.lastSeq }));
+  socket.send(JSON.stringify({ op: "subscribe", streams: ["alerts", "positions", "vessels"], bbox: view, since_seq: state.lastSeq }));
 }
 
 function handle(message) {
@@ -62,6 +62,10 @@ function handle(message) {
     state.alerts.set(alert.id, alert);
     state.lastSeq = Math.max(state.lastSeq, message.seq);
     emit("alert", { alert, isNew: !known });
+    return;
+  }
+  if (message.stream === "vessels") {
+    emit("vessel-event", message);
     return;
   }
   if (message.stream === "positions") {

@@ -1,8 +1,8 @@
 // The vessel panel: identity, last report, the last 24 h of track on the map, voyages, and playback.
 // Track and voyages come from the history API; until a vessel has stored history (or where the server
 // has none), the positions this page has seen live stand in for the track.
-import { api, h } from "./api.js";
-import { t, formatTime, ago, onLangChange } from "./i18n.js";
+import { api, h, toast } from "./api.js";
+import { t, formatTime, ago, onLangChange, localName } from "./i18n.js";
 import { state, on, emit } from "./store.js";
 import { showTrack, clearTrack, vesselLabel } from "./map.js";
 import { startPlayback } from "./playback.js";
@@ -20,9 +20,19 @@ export function initVessel() {
   on("positions", (ids) => {
     if (state.selectedVessel != null && ids.includes(state.selectedVessel)) render();
   });
+  on("vessel-event", (event) => {
+    const list = events.get(event.vessel.id) || [];
+    list.unshift(event);
+    events.set(event.vessel.id, list.slice(0, 20));
+    const name = event.vessel.name || state.vessels.get(event.vessel.id)?.name || `#${event.vessel.id}`;
+    toast(t(`event.${event.type}`, { vessel: name, zone: localName(event.zone) }));
+    if (state.selectedVessel === event.vessel.id) render();
+  });
   onLangChange(render);
   render();
 }
+
+const events = new Map(); // vessel id → arrivals and departures seen live, newest first
 
 async function load(id) {
   history = { vesselId: id, points: [], fromSession: true, voyages: null, detail: null };
@@ -88,6 +98,8 @@ function render() {
     h("button", { type: "button", class: "primary", id: "play-track", disabled: points.length < 2, onclick: () => startPlayback(v, trackPoints()) }, t("vessel.play")),
     h("h3", {}, t("vessel.voyages")),
     voyagesTable(voyages),
+    (events.get(id) || []).length ? h("h3", {}, t("vessel.events")) : null,
+    ...(events.get(id) || []).map((e) => h("div", { class: "alert-meta" }, `${formatTime(e.ts)} · ${t(`event.${e.type}`, { vessel: "", zone: localName(e.zone) }).trim()}`)),
   );
 }
 
