@@ -81,3 +81,26 @@ function handle(message) {
     emit("positions", message.vessels.map((d) => d.vessel_id));
   }
 }
+
+// The picture before the first live delta: an API process without the rules has none to send on
+// subscribe, so the console starts from GET /api/vessels (the tracker's latest state of each vessel).
+export async function seedVessels(api) {
+  let body;
+  try {
+    body = await api("/api/vessels?limit=5000");
+  } catch {
+    return; // an older server without the vessel list: live deltas fill the map
+  }
+  const ids = [];
+  for (const v of body.vessels || []) {
+    const p = v.position;
+    if (!p || p.lon == null || p.lat == null || state.vessels.has(v.id)) continue;
+    state.vessels.set(v.id, {
+      vessel_id: v.id, mmsi: v.mmsi, name: v.name, lon: p.lon, lat: p.lat, speed: p.speed, course: p.course,
+      heading: p.heading, status: p.status, source: p.source, ts: p.ts, drill: false,
+      trail: [{ ts: p.ts, lon: p.lon, lat: p.lat, speed: p.speed, course: p.course }],
+    });
+    ids.push(v.id);
+  }
+  if (ids.length) emit("positions", ids);
+}

@@ -9,7 +9,7 @@ import { initPlayback } from "./playback.js";
 import { initWeather } from "./weather.js";
 import { initZones } from "./zones.js";
 import { initUsers } from "./users.js";
-import { startLive, stopLive } from "./live.js";
+import { startLive, stopLive, seedVessels } from "./live.js";
 import { unlockAudio, setMuted, isMuted } from "./sound.js";
 
 const el = (id) => document.getElementById(id);
@@ -77,6 +77,7 @@ async function start(me) {
   on("drill-data", (value) => { drill.alerts = value; updateDrill(); });
   on("drill-weather", (value) => { drill.weather = value; updateDrill(); });
   updateDrill();
+  await seedVessels(api);
   startLive(viewBox());
   document.body.dataset.ready = "true"; // for the browser tests: the console is up
 }

@@ -39,7 +39,7 @@ async function load(id) {
   const end = new Date();
   const start = new Date(end.getTime() - 24 * 3600 * 1000);
   const [track, voyages, detail] = await Promise.allSettled([
-    api(`/api/vessels/${id}/track?start=${start.toISOString()}&end=${end.toISOString()}&format=json`),
+    api(`/api/vessels/${id}/track?start=${start.toISOString()}&end=${end.toISOString()}&format=json&simplify=10`),
     api(`/api/vessels/${id}/voyages`),
     api(`/api/vessels/${id}`),
   ]);
@@ -72,11 +72,13 @@ function render() {
     return;
   }
   const detail = history?.vesselId === id ? history.detail : null;
-  const owner = detail?.owner || detail?.owner_name;
+  const owner = [detail?.owner_name, detail?.owner_contact].filter(Boolean).join(" · ");
   const facts = [
     ["vessel.mmsi", v.mmsi ?? detail?.mmsi ?? "—"],
+    detail?.hull_number ? ["vessel.hull", detail.hull_number] : null,
     ["vessel.id", v.vessel_id],
     owner ? ["vessel.owner", owner] : null,
+    detail?.home_port ? ["vessel.homePort", detail.home_port] : null,
     ["vessel.lastReport", v.ts ? `${formatTime(v.ts)} (${ago(v.ts)})` : "—"],
     ["vessel.position", v.lat != null ? `${fmt(v.lat, 5)}° N, ${fmt(v.lon, 5)}° E` : "—"],
     ["vessel.speed", `${fmt(v.speed)} ${t("unit.kn")}`],
@@ -110,9 +112,9 @@ function voyagesTable(voyages) {
     { class: "grid" },
     h("tbody", {}, voyages.slice(0, 20).map((voyage) =>
       h("tr", {},
-        h("td", {}, formatTime(voyage.departed_at || voyage.start)),
+        h("td", {}, formatTime(voyage.departed_at), h("br"), h("small", {}, voyage.from_zone_id || "")),
         h("td", {}, "→"),
-        h("td", {}, formatTime(voyage.arrived_at || voyage.end)),
+        h("td", {}, voyage.arrived_at ? formatTime(voyage.arrived_at) : "…", h("br"), h("small", {}, voyage.to_zone_id || "")),
         h("td", {}, voyage.distance_nm != null ? `${fmt(voyage.distance_nm)} ${t("unit.nm")}` : ""),
       ))),
   );
