@@ -17,9 +17,12 @@ from typing import Any
 import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
+from alerts.engine import AlertEngine
 from alerts.hub import Hub
 from alerts.model import Condition, Position, VesselRef
+from alerts.rules.registry import default_rules
 from alerts.store import AlertStore
+from alerts.weather import WeatherService
 from api.app import ApiServices, create_app
 from api.server import serve_http
 from seawatch.bus import BusStatus
@@ -106,8 +109,19 @@ class Console:
 @pytest.fixture
 async def console(pool: Pool, database_url: str) -> AsyncIterator[Console]:
     port = free_port()
+    settings = Settings(database_url=database_url)
+    hub = Hub()
+    ruleset = default_rules()
+    # The rules' engine and weather service are here (not run: no ingest) so the weather panel and the
+    # return-to-port board work as in `seawatch run`.
     services = ApiServices(
-        settings=Settings(database_url=database_url), pool=pool, bus=BusStatus(), port_call_interval_s=0.2
+        settings=settings,
+        pool=pool,
+        bus=BusStatus(),
+        hub=hub,
+        engine=AlertEngine(pool, settings.rules, ruleset.rules, deliver=[hub]),
+        weather=WeatherService(pool, ruleset.weather),
+        port_call_interval_s=0.2,
     )
     async with pool.connection() as conn:
         await load_demo_zones(conn)

@@ -2,7 +2,9 @@
 acknowledged, a track is played back; the drill banner; Chinese; the admin's zone editor."""
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 from playwright.async_api import Browser, Page, expect
 
@@ -15,9 +17,13 @@ SHANWEI_OFFSHORE = (115.40, 22.68)  # at sea, 5 km off Shanwei port
 
 
 async def vessel_screen_position(page: Page, vessel_id: int) -> tuple[float, float]:
-    box = await page.locator(f'svg[data-vessel="{vessel_id}"]').bounding_box()
-    assert box is not None
-    return box["x"], box["y"]
+    # Each report replaces the marker's icon element; between two, the element may be detached.
+    for _ in range(50):
+        box = await page.locator(f'svg[data-vessel="{vessel_id}"]').bounding_box()
+        if box is not None:
+            return box["x"], box["y"]
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"vessel {vessel_id} is not on the map")
 
 
 async def test_a_dispatcher_sees_vessels_move_acknowledges_a_distress_and_plays_back_a_track(
@@ -159,4 +165,43 @@ async def test_an_admin_draws_a_zone_and_adds_a_user(
     await page.click("[data-tab=alerts]")
     await expect(page.locator("article.alert")).to_have_count(1, timeout=10000)
     await expect(page.locator("article.alert button[data-action]")).to_have_count(0)
+    assert page.seawatch_errors == []  # type: ignore[attr-defined]
+
+
+def gale_warning(now: datetime) -> bytes:
+    """A CAP 1.2 gale warning for Shanwei waters, in force from an hour ago until tomorrow."""
+    sent = (now - timedelta(hours=1)).isoformat(timespec="seconds")
+    expires = (now + timedelta(days=1)).isoformat(timespec="seconds")
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2">
+<identifier>SW-GALE-TEST-1</identifier><sender>gd-shanwei-met@example.cn</sender><sent>{sent}</sent>
+<status>Actual</status><msgType>Alert</msgType><scope>Public</scope>
+<info><language>zh-CN</language><category>Met</category><event>大风预警</event><urgency>Expected</urgency>
+<severity>Severe</severity><certainty>Likely</certainty><expires>{expires}</expires>
+<headline>汕尾近海大风橙色预警</headline>
+<area><areaDesc>Shanwei coastal waters</areaDesc>
+<polygon>22.3,115.0 22.3,116.0 22.9,116.0 22.9,115.0 22.3,115.0</polygon></area></info>
+</alert>""".encode()
+
+
+async def test_an_operator_sees_the_weather_warning_in_force(
+    console: Console, browser: Browser, make_token: MakeToken
+) -> None:
+    token = await make_token("operator")
+    page = await open_console(browser, console, token)
+    async with httpx.AsyncClient(base_url=console.url) as http:
+        posted = await http.post(
+            "/api/weather/cap",
+            content=gale_warning(datetime.now(UTC)),
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/xml"},
+        )
+    assert posted.status_code == 201, posted.text
+    await page.reload()
+    await page.wait_for_selector("body[data-ready=true]")
+    await page.click("[data-tab=weather]")
+    await expect(page.locator("#panel-weather .warning")).to_contain_text(
+        "汕尾近海大风橙色预警", timeout=10000
+    )
+    await expect(page.locator("#weather-count")).to_have_text("1")
+    await page.screenshot(path=str(screenshot_path("weather")))
     assert page.seawatch_errors == []  # type: ignore[attr-defined]

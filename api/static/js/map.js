@@ -37,7 +37,7 @@ const STALE_MS = 15 * 60 * 1000;
 
 export async function initMap(config) {
   const [lon1, lat1, lon2, lat2] = config.region;
-  map = L.map("map", { zoomControl: true, preferCanvas: false, worldCopyJump: false, minZoom: 5, maxZoom: 18 });
+  map = L.map("map", { zoomControl: true, zoomSnap: 0.25, minZoom: 5, maxZoom: 18 });
   map.fitBounds([[lat1, lon1], [lat2, lon2]]);
   map.createPane("coast");
   map.getPane("coast").style.zIndex = 250; // above tiles, below zones and vessels
@@ -48,6 +48,11 @@ export async function initMap(config) {
     const tiles = L.tileLayer(config.tile_url, { attribution: config.tile_attribution || "", maxZoom: 18 });
     tiles.addTo(map);
     bases[t("map.tiles")] = tiles;
+  }
+  if (!config.tile_url) {
+    // Offline, the coast data covers the region only: sea inside it, a neutral grey outside where
+    // nothing is known, rather than blue that would claim open water.
+    L.rectangle([[lat1, lon1], [lat2, lon2]], { pane: "coast", interactive: false, stroke: false, fillColor: "#b9d3e6", fillOpacity: 1 }).addTo(map);
   }
   const coast = L.geoJSON(null, {
     pane: "coast",
