@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -42,6 +43,10 @@ RECORDS = Counter("seawatch_engine_records", "Records the alert engine evaluated
 RULE_ERRORS = Counter("seawatch_engine_rule_errors", "Rule calls that raised", ["rule"])
 ALERT_CHANGES = Counter("seawatch_alerts_changes", "Alert changes delivered", ["kind", "severity"])
 QUEUE = Gauge("seawatch_engine_queue_depth", "Records waiting for the alert engine")
+COALESCED = Counter(
+    "seawatch_engine_positions_coalesced",
+    "Routine positions the engine skipped for a newer one of the same vessel",
+)
 LATENCY = Histogram(
     "seawatch_engine_record_seconds",
     "Time from a record's receipt to the end of its evaluation (alerts delivered)",
@@ -107,6 +112,7 @@ class AlertEngine:
         monotonic: Callable[[], float] = time.monotonic,
         registry: IdentityRegistry | None = None,
         queue_max: int = 10_000,
+        urgent: Callable[[Record], bool] = lambda record: False,
     ) -> None:
         self.pool = pool
         self.settings = settings
@@ -119,16 +125,59 @@ class AlertEngine:
         self.registry = registry or IdentityRegistry(pool)
         self.fleet = Fleet()
         self.zones = ZoneIndex()
-        self.queue: asyncio.Queue[Record] = asyncio.Queue(queue_max)
+        # Three lanes. Records that may be a distress jump the queue: under a flood of routine traffic a
+        # distress must not wait behind thousands of positions. Routine positions are kept as the latest
+        # per vessel while they wait (the store keeps every one; rules judge the newest state), so a
+        # busy engine never slows ingest. Everything else waits in order, with backpressure.
+        self.urgent = urgent
+        self.queue_max = queue_max
+        self.priority: deque[Record] = deque()
+        self.positions_waiting: OrderedDict[tuple[str, str], tuple[int, Record]] = OrderedDict()
+        self.others: deque[tuple[int, Record]] = deque()
+        self._arrivals = 0
+        self._arrived = asyncio.Event()
+        self._room = asyncio.Event()
         self.open: dict[str, _Open] = {}
         self.ready = asyncio.Event()
 
     # --- input ------------------------------------------------------------------------------------
 
+    def waiting(self) -> int:
+        return len(self.priority) + len(self.positions_waiting) + len(self.others)
+
     async def submit(self, record: Record) -> None:
-        """Queue a record for evaluation; waits when the queue is full (never drops)."""
-        await self.queue.put(record)
-        QUEUE.set(self.queue.qsize())
+        """Queue a record for evaluation. Never drops: a routine position may only replace its vessel's
+        earlier position still waiting; other records wait for room."""
+        self._arrivals += 1
+        key = _position_key(record)
+        if self.urgent(record):
+            self.priority.append(record)
+        elif key is not None:
+            earlier = self.positions_waiting.get(key)
+            if earlier is not None:
+                COALESCED.inc()
+            self.positions_waiting[key] = (earlier[0] if earlier else self._arrivals, record)
+        else:
+            while len(self.others) >= self.queue_max:
+                self._room.clear()
+                await self._room.wait()
+            self.others.append((self._arrivals, record))
+        QUEUE.set(self.waiting())
+        self._arrived.set()
+
+    async def next_record(self) -> Record:
+        while True:
+            if self.priority:
+                return self.priority.popleft()
+            position = next(iter(self.positions_waiting.values()), None)
+            if self.others and (position is None or self.others[0][0] < position[0]):
+                self._room.set()
+                return self.others.popleft()[1]
+            if position is not None:
+                self.positions_waiting.popitem(last=False)
+                return position[1]
+            self._arrived.clear()
+            await self._arrived.wait()
 
     # --- the component ----------------------------------------------------------------------------
 
@@ -155,8 +204,8 @@ class AlertEngine:
         ticker = asyncio.create_task(self._ticker())
         try:
             while True:
-                record = await self.queue.get()
-                QUEUE.set(self.queue.qsize())
+                record = await self.next_record()
+                QUEUE.set(self.waiting())
                 await self.process(record)
         finally:
             ticker.cancel()
@@ -303,6 +352,17 @@ class AlertEngine:
                 deliverer.publish_alert(alert)
             except Exception:
                 log.exception("delivering alert %d failed", alert.id)
+
+
+def _position_key(record: Record) -> tuple[str, str] | None:
+    """The vessel identity of a routine position report (one that may be coalesced), else None."""
+    if record.get("kind") != "position":
+        return None
+    for field_name in ("vessel_id", "mmsi", "terminal", "tag_id"):
+        value = record.get(field_name)
+        if value is not None:
+            return field_name, str(value)
+    return None
 
 
 def _changed(alert: Alert, condition: Condition) -> bool:

@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import ais_ingest
+from bench import ais_ingest, alert_latency
 from bench.ais_corpus import DEFAULT_SIZE
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -38,8 +38,16 @@ def _ais_ingest(args: argparse.Namespace) -> str:
     return ais_ingest.markdown(report)
 
 
+def _alert_latency(args: argparse.Namespace) -> str:
+    idle, loaded = alert_latency.run(server_dsn=args.db, corpus_size=min(args.size, 50_000))
+    return alert_latency.markdown(idle, loaded, 5000)
+
+
 #: Every benchmark: its README marker name and what runs it (returns its Markdown section).
-BENCHMARKS: dict[str, Callable[[argparse.Namespace], str]] = {"ais-ingest": _ais_ingest}
+BENCHMARKS: dict[str, Callable[[argparse.Namespace], str]] = {
+    "ais-ingest": _ais_ingest,
+    "alert-latency": _alert_latency,
+}
 
 
 def markers(name: str) -> tuple[str, str]:

@@ -23,6 +23,7 @@ from seawatch.settings import FeedSettings, Settings
 from seawatch.supervisor import Component
 from tracking.anomalies import AnomalyDetector
 from tracking.db import Pool
+from tracking.identity import IdentityRegistry
 from tracking.store import RecordStore
 
 log = logging.getLogger(__name__)
@@ -48,10 +49,17 @@ async def run_feed(feed: FeedSettings, settings: Settings, sink: RecordSink, ded
 
 
 class IngestService:
-    def __init__(self, settings: Settings, pool: Pool, *, observe: Observer | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        pool: Pool,
+        *,
+        observe: Observer | None = None,
+        registry: IdentityRegistry | None = None,
+    ) -> None:
         self.settings = settings
         self.store = RecordStore(
-            pool, settings.store, spool_dir(settings), queue_max=settings.ingest.queue_max
+            pool, settings.store, spool_dir(settings), queue_max=settings.ingest.queue_max, registry=registry
         )
         # One deduplicator for all feeds: overlapping receivers arrive on different feeds.
         self.dedup = Deduplicator(settings.ingest.dedup_window_s)

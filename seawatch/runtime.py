@@ -17,6 +17,7 @@ from alerts.cap_inputs import cap_from_mqtt, watch_inbox
 from alerts.delivery import MqttAlertPublisher, WebhookSender
 from alerts.engine import AlertEngine, Deliverer
 from alerts.hub import Hub
+from alerts.rules.distress import signals
 from alerts.rules.registry import default_rules
 from alerts.weather import WeatherService
 from api.alert_relay import relay_alerts
@@ -27,6 +28,7 @@ from seawatch.bus import BusStatus, MqttAddress, run_presence
 from seawatch.settings import Settings
 from seawatch.supervisor import Component, Supervisor
 from tracking.db import Pool, open_pool
+from tracking.identity import IdentityRegistry
 from tracking.service import tracking_components
 
 log = logging.getLogger(__name__)
@@ -61,9 +63,22 @@ def build_components(
         )
         webhooks = [WebhookSender(target, settings.delivery) for target in settings.delivery.webhooks]
         deliver: list[Deliverer] = [hub, *([mqtt_out] if mqtt_out else []), *webhooks]
-        engine = AlertEngine(pool, settings.rules, ruleset.rules, deliver=deliver, positions=[hub])
+        # One identity registry (and cache) for the store, the anomaly detector and the rules: a new
+        # vessel is looked up once, not three times.
+        registry = IdentityRegistry(pool)
+        engine = AlertEngine(
+            pool,
+            settings.rules,
+            ruleset.rules,
+            deliver=deliver,
+            positions=[hub],
+            urgent=distress_signals,
+            registry=registry,
+        )
         weather = WeatherService(pool, ruleset.weather)
-        components.extend(IngestService(settings, pool, observe=engine.submit).components())
+        components.extend(
+            IngestService(settings, pool, observe=engine.submit, registry=registry).components()
+        )
         components.extend(tracking_components(settings, pool))
         components.append(Component("rules", rules_runner(engine, weather), role="ingest"))
         if mqtt_out is not None:
@@ -86,6 +101,10 @@ def build_components(
         )
     )
     return [c for c in components if only is None or c.role in ("all", only)]
+
+
+def distress_signals(record: dict[str, object]) -> bool:
+    return bool(signals(record))
 
 
 def weather_inputs(settings: Settings, address: MqttAddress, weather: WeatherService) -> list[Component]:

@@ -6,8 +6,10 @@ point-in-zone test wrong without anyone noticing.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from importlib import resources
 from typing import Any, Literal, get_args
 
@@ -102,8 +104,12 @@ async def load_demo_zones(conn: AsyncConnection[TupleRow]) -> list[str]:
 
 # --- the in-memory index the rules query ---------------------------------------------------------------
 
+ANSWERS_KEPT = 4096
+# Every distance a rule asks about (hysteresis, departure buffers) is well within this.
+NEAR_M = 2000.0
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, eq=False)
 class Zone:
     id: str
     name: str
@@ -113,12 +119,24 @@ class Zone:
 
     def signed_distance_m(self, lon: float, lat: float) -> float:
         """Metres from the zone's boundary: positive inside, negative outside."""
+        lon0, lat0, local, boundary = self._frame
+        x, y = local_xy_m(lon, lat, lon0, lat0)
+        point = Point(x, y)
+        distance = float(boundary.distance(point))
+        return distance if local.contains(point) else -distance
+
+    @cached_property
+    def _frame(self) -> tuple[float, float, BaseGeometry, BaseGeometry]:
+        # The zone projected once into metres around its own centre: the scale error of one flat frame
+        # across a coastal zone (tens of km) is a few parts in a thousand, centimetres near the boundary
+        # where distances decide anything — and it saves projecting the polygon for every position.
+        centre = self.geometry.centroid
+        lon0, lat0 = float(centre.x), float(centre.y)
         local = shapely.transform(
-            self.geometry, lambda xy: np.column_stack(local_xy_m(xy[:, 0], xy[:, 1], lon, lat))
+            self.geometry, lambda xy: np.column_stack(local_xy_m(xy[:, 0], xy[:, 1], lon0, lat0))
         )
-        origin = Point(0.0, 0.0)
-        distance = float(local.boundary.distance(origin))
-        return distance if local.contains(origin) else -distance
+        shapely.prepare(local)
+        return lon0, lat0, local, local.boundary
 
 
 def zone_from_feature(feature: dict[str, Any], zone_id: str | None = None) -> Zone:
@@ -143,6 +161,9 @@ class ZoneIndex:
         self.zones = list(zones)
         self._by_id = {z.id: z for z in self.zones}
         self._tree = STRtree([z.geometry for z in self.zones])
+        # Several rules ask about the same position for each record; the zones never change in an index
+        # (a zone edit builds a new one), so answers are kept for the most recent positions.
+        self._answers: OrderedDict[tuple[float, float], tuple[tuple[Zone, float], ...]] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self.zones)
@@ -154,14 +175,32 @@ class ZoneIndex:
         return [z for z in self.zones if z.kind in kinds]
 
     def containing(self, lon: float, lat: float, *kinds: str) -> list[Zone]:
-        hits = self._tree.query(Point(lon, lat), predicate="intersects")
-        return [self.zones[int(i)] for i in hits if not kinds or self.zones[int(i)].kind in kinds]
+        return [z for z, distance in self._near(lon, lat) if distance >= 0 and (not kinds or z.kind in kinds)]
 
     def within_m(self, lon: float, lat: float, metres: float, *kinds: str) -> list[Zone]:
         """Zones containing the point or closer than `metres` to it."""
-        box = Point(lon, lat).buffer(max(metres_to_degrees_lat(metres), metres_to_degrees_lon(metres, lat)))
-        near = [self.zones[int(i)] for i in self._tree.query(box)]
-        return [z for z in near if (not kinds or z.kind in kinds) and z.signed_distance_m(lon, lat) > -metres]
+        if metres > NEAR_M:
+            near = [(z, z.signed_distance_m(lon, lat)) for z in self._query(lon, lat, metres)]
+        else:
+            near = list(self._near(lon, lat))
+        return [z for z, distance in near if distance > -metres and (not kinds or z.kind in kinds)]
+
+    def _query(self, lon: float, lat: float, metres: float) -> list[Zone]:
+        reach = max(metres_to_degrees_lat(metres), metres_to_degrees_lon(metres, lat))
+        hits = self._tree.query(Point(lon, lat), predicate="dwithin", distance=reach)
+        return [self.zones[int(i)] for i in hits]
+
+    def _near(self, lon: float, lat: float) -> tuple[tuple[Zone, float], ...]:
+        """The zones within NEAR_M of the point with their signed distances: computed once per position,
+        it answers every rule's question about that position."""
+        key = (lon, lat)
+        answer = self._answers.get(key)
+        if answer is None:
+            answer = tuple((z, z.signed_distance_m(lon, lat)) for z in self._query(lon, lat, NEAR_M))
+            self._answers[key] = answer
+            if len(self._answers) > ANSWERS_KEPT:
+                self._answers.popitem(last=False)
+        return answer
 
 
 async def load_zone_index(conn: AsyncConnection[TupleRow]) -> ZoneIndex:

@@ -207,3 +207,42 @@ async def test_records_without_a_usable_identity_are_skipped(pool: Pool, bad: di
     await alerts.load()
     await alerts.process(bad)
     assert len(alerts.fleet) == 0
+
+
+async def test_a_possible_distress_is_evaluated_before_the_routine_backlog(pool: Pool) -> None:
+    clock, seen = Clock(), Collector()
+    alerts = AlertEngine(
+        pool,
+        RulesSettings(),
+        [AlwaysDistress()],
+        deliver=[seen],
+        clock=clock,
+        monotonic=clock.monotonic,
+        urgent=lambda r: r.get("status") == 14,
+    )
+    await alerts.load()
+    for n in range(50):
+        await alerts.submit(ais_position(mmsi=412_500_000 + n, n=n))
+    await alerts.submit(ais_position(mmsi=970_000_001, status=14))
+    first = await alerts.next_record()
+    assert first["mmsi"] == 970_000_001
+    assert (await alerts.next_record())["mmsi"] == 412_500_000  # then the others, in order
+
+
+async def test_a_busy_engine_judges_the_newest_position_of_each_vessel_and_keeps_other_records(
+    pool: Pool,
+) -> None:
+    clock, seen = Clock(), Collector()
+    alerts = engine(pool, clock, seen)
+    for n in range(5):
+        await alerts.submit(ais_position(mmsi=412_600_001, n=n))
+    await alerts.submit({"kind": "static", "source": "ais", "mmsi": 412_600_001, "shipname": "A"})
+    await alerts.submit(ais_position(mmsi=412_600_002, n=0))
+    order = [await alerts.next_record() for _ in range(3)]
+    assert [(r["kind"], r["mmsi"]) for r in order] == [
+        ("position", 412_600_001),
+        ("static", 412_600_001),
+        ("position", 412_600_002),
+    ]
+    assert order[0]["lon"] == ais_position(n=4)["lon"]  # the newest of the five, in the first one's place
+    assert alerts.waiting() == 0
