@@ -356,6 +356,9 @@ class TrackingSettings(Section):
     export_max_rows: int = Field(
         10_000_000, ge=1000, description="A fleet export stops after this many rows (streamed, never held)."
     )
+    report_timezone: str = Field(
+        "Asia/Shanghai", description="Time zone of report days (the harbour's daily departures/arrivals)."
+    )
 
 
 class DrillSettings(Section):
