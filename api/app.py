@@ -17,7 +17,7 @@ from alerts.store import AlertStore
 from alerts.weather import WeatherService
 from api.errors import install_error_handlers
 from api.ratelimit import RateLimiter
-from api.routes import alerts, console, health, me, metrics, users, weather, ws, zones
+from api.routes import alerts, console, health, me, metrics, users, vessels, voyages, weather, ws, zones
 from api.vessel_events import PortCallRelay
 from seawatch.bus import BusStatus
 from seawatch.settings import Settings
@@ -69,6 +69,8 @@ def create_app(services: ApiServices) -> FastAPI:
     app.include_router(zones.router)
     app.include_router(users.router)
     app.include_router(console.router)
+    app.include_router(vessels.router)
+    app.include_router(voyages.router)
     limit = services.settings.http.login_per_minute
     app.state.rate_limits = {"login": RateLimiter(limit), "tokens": RateLimiter(limit)}
     # Leaflet straight from the xstatic packages: no CDN (harbour networks have no internet) and no
