@@ -121,7 +121,8 @@ def run_pyais(path: Path, size: int) -> Run:
 
 def _seawatch_command() -> list[str]:
     script = Path(sys.executable).with_name("seawatch")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "seawatch.cli"]
+    fallback = [sys.executable, "-c", "import sys; from seawatch.cli import main; sys.exit(main())"]
+    return [str(script)] if script.exists() else fallback
 
 
 def _time_external(command: list[str], path: Path, size: int, *, stdin: bool) -> tuple[float, str]:
