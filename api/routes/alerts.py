@@ -23,9 +23,13 @@ router = APIRouter(prefix="/api/alerts", tags=["alerts"])
 State = Literal["open", "acknowledged", "assigned", "resolved"]
 
 
+# PostgreSQL text cannot hold NUL: such a note must be a 422, not a failed INSERT (a 500).
+NO_NUL = r"^[^\x00]*$"
+
+
 class ActionBody(BaseModel):
-    note: str | None = Field(None, max_length=4000)
-    assignee: str | None = Field(None, max_length=200)
+    note: str | None = Field(None, max_length=4000, pattern=NO_NUL)
+    assignee: str | None = Field(None, max_length=200, pattern=NO_NUL)
 
 
 def services_of(request: Request) -> ApiServices:
