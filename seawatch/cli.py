@@ -95,6 +95,20 @@ def build_parser() -> argparse.ArgumentParser:
     user_add.add_argument(
         "--role", required=True, choices=["viewer", "operator", "dispatcher", "official", "admin"]
     )
+
+    report = commands.add_parser("report", help="fisheries reports")
+    report_commands = report.add_subparsers(dest="report_command", required=True, metavar="COMMAND")
+    report_vessel = report_commands.add_parser(
+        "vessel", help="a vessel's voyages, effort, zone times, violations, anomalies and alerts"
+    )
+    _common(report_vessel)
+    report_vessel.add_argument("vessel_id", type=int, metavar="ID")
+    for flag in ("--from", "--to"):
+        report_vessel.add_argument(
+            flag, required=True, metavar="DATE", help="YYYY-MM-DD (whole days, report time zone) or ISO time"
+        )
+    report_vessel.add_argument("--pdf", type=Path, metavar="FILE", help="write the printable PDF here")
+    report_vessel.add_argument("--json", action="store_true", help="print the report as JSON (the default)")
     return parser
 
 
@@ -234,6 +248,24 @@ def cmd_user_add(args: argparse.Namespace) -> None:
     print(token)
 
 
+def cmd_report_vessel(args: argparse.Namespace) -> None:
+    from tracking.report_cli import ReportError, run_vessel_report
+
+    settings = settings_from(args)
+    try:
+        run_vessel_report(
+            require_database(settings),
+            settings,
+            args.vessel_id,
+            vars(args)["from"],
+            args.to,
+            args.pdf,
+            args.json,
+        )
+    except ReportError as exc:
+        raise CommandError(str(exc)) from exc
+
+
 COMMANDS: dict[tuple[str, ...], Callable[[argparse.Namespace], None]] = {
     ("demo",): cmd_demo,
     ("run",): cmd_run,
@@ -242,6 +274,7 @@ COMMANDS: dict[tuple[str, ...], Callable[[argparse.Namespace], None]] = {
     ("db", "migrate"): cmd_db_migrate,
     ("vessels", "import"): cmd_vessels_import,
     ("user", "add"): cmd_user_add,
+    ("report", "vessel"): cmd_report_vessel,
 }
 
 
