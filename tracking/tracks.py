@@ -1,8 +1,8 @@
 """A vessel's track over a time range, in full or simplified on the server.
 
-The points come out of PostgreSQL as one binary `COPY` parsed straight into numpy columns: a 30-day
-class A track is about 260,000 points, and building a Python tuple per row would cost more than the
-query itself (bench/tracks.py measures both).
+The points come out of PostgreSQL as one row of binary arrays parsed straight into numpy columns: a
+30-day class A track is about 260,000 points, and building a Python tuple per row would cost more than
+the query itself (bench/tracks.py measures both).
 
 Two simplifications:
 
@@ -26,6 +26,9 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 from psycopg import AsyncConnection
+from psycopg.abc import Buffer
+from psycopg.adapt import Loader
+from psycopg.pq import Format
 from psycopg.rows import TupleRow
 
 from tracking.geo import local_xy_m
@@ -36,20 +39,43 @@ Connection = AsyncConnection[TupleRow]
 # Sources are sent as small codes (a text column would make the binary rows variable-length);
 # code 0 is any source not listed here.
 SOURCES: tuple[str, ...] = ("ais", "jt808", "terminal_json", "tag", "sim")
-_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00"
-_FLOAT_FIELDS = ("ts", "lon", "lat", "speed", "course", "heading")
-_ROW = np.dtype(
-    [("fields", ">i2")]
-    + [item for name in _FLOAT_FIELDS for item in ((f"{name}_len", ">i4"), (name, ">f8"))]
-    + [("source_len", ">i4"), ("source", ">i4")]
-)
+# The track comes back as one row of seven arrays in binary (psycopg hands their bytes over untouched,
+# see `_RawLoader`): COPY would cost a Python round of the driver per row, which at 260,000 rows is most
+# of the time. Native types only: extract(epoch …) would return numeric, whose arithmetic costs more
+# than the scan itself. timestamptz is 8-byte microseconds since 2000-01-01; real is float4.
 TRACK_SQL = (
-    "COPY (SELECT extract(epoch FROM ts)::float8, lon, lat, COALESCE(speed::float8, 'NaN'),"
-    " COALESCE(course::float8, 'NaN'), COALESCE(heading::float8, 'NaN'),"
-    " COALESCE(array_position(%s::text[], source), 0)::int4"
-    " FROM positions WHERE vessel_id = %s AND ts >= %s AND ts < %s ORDER BY ts LIMIT %s)"
-    " TO STDOUT (FORMAT BINARY)"
+    "SELECT count(*), array_agg(ts), array_agg(lon), array_agg(lat), array_agg(COALESCE(speed, 'NaN')),"
+    " array_agg(COALESCE(course, 'NaN')), array_agg(COALESCE(heading, 'NaN')),"
+    " array_agg(COALESCE(array_position(%s::text[], source), 0)::int2)"
+    " FROM (SELECT * FROM positions WHERE vessel_id = %s AND ts >= %s AND ts < %s ORDER BY ts LIMIT %s) p"
 )
+_PG_EPOCH_S = 946_684_800.0  # 2000-01-01T00:00:00Z in unix seconds
+# Binary array element types, by the array type's OID: timestamptz[], float8[], float4[], int2[].
+_ARRAY_ELEMENTS = {1185: ">i8", 1022: ">f8", 1021: ">f4", 1005: ">i2"}
+
+
+class _RawLoader(Loader):
+    format = Format.BINARY
+
+    def load(self, data: Buffer) -> bytes:
+        return bytes(data)
+
+
+def parse_array(data: bytes | None, element: str) -> npt.NDArray[Any]:
+    """A one-dimensional PostgreSQL binary array without NULLs as a numpy array."""
+    if data is None:
+        return np.empty(0, dtype=element)
+    ndim, has_null, _ = struct.unpack_from(">iii", data, 0)
+    if ndim == 0:
+        return np.empty(0, dtype=element)
+    if ndim != 1 or has_null:
+        raise ValueError("expected a one-dimensional array without NULLs")
+    (length,) = struct.unpack_from(">i", data, 12)
+    size = np.dtype(element).itemsize
+    items = np.frombuffer(data, dtype=[("len", ">i4"), ("v", element)], count=length, offset=20)
+    if length and np.any(items["len"] != size):
+        raise ValueError("unexpected element size in array")
+    return items["v"]
 
 
 class TrackTooLarge(ValueError):
@@ -119,38 +145,39 @@ def empty_track(vessel_id: int) -> Track:
     return Track(vessel_id, nothing, nothing, nothing, nothing, nothing, nothing, np.empty(0, np.int32))
 
 
-def parse_copy(vessel_id: int, data: bytes) -> Track:
-    """The binary COPY output of `TRACK_SQL` as columns."""
-    if not data:
-        return empty_track(vessel_id)
-    if not data.startswith(_COPY_HEADER):
-        raise ValueError("not PostgreSQL binary COPY output")
-    (extension,) = struct.unpack_from(">i", data, 15)
-    body = memoryview(data)[19 + extension : len(data) - 2]  # header, then the trailer's -1
-    rows = np.frombuffer(body, dtype=_ROW)
-    if len(rows) and (np.any(rows["fields"] != 7) or np.any(rows["lon_len"] != 8)):
-        raise ValueError("unexpected row layout in COPY output")
-    columns = {name: rows[name].astype(np.float64) for name in _FLOAT_FIELDS}
-    return Track(vessel_id, **columns, source=rows["source"].astype(np.int32))
-
-
 async def fetch_track(
     conn: Connection, vessel_id: int, start: datetime, end: datetime, *, max_points: int
 ) -> Track:
     """All stored points of the vessel in [start, end), oldest first; `TrackTooLarge` past `max_points`."""
-    chunks: list[bytes] = []
-    async with (
-        conn.cursor() as cur,
-        cur.copy(TRACK_SQL, (list(SOURCES), vessel_id, start, end, max_points + 1)) as copy,
-    ):
-        async for chunk in copy:
-            chunks.append(bytes(chunk))
-    track = parse_copy(vessel_id, b"".join(chunks))
-    if len(track) > max_points:
+    async with conn.cursor(binary=True) as cur:
+        for oid in _ARRAY_ELEMENTS:
+            cur.adapters.register_loader(oid, _RawLoader)
+        await cur.execute(TRACK_SQL, (list(SOURCES), vessel_id, start, end, max_points + 1))
+        row = await cur.fetchone()
+    if row is None or not row[0]:
+        return empty_track(vessel_id)
+    if row[0] > max_points:
         raise TrackTooLarge(
             f"the track has more than {max_points} points in that range: ask for a shorter one"
         )
-    return track
+    ts_raw, lon, lat, speed, course, heading, source = (
+        parse_array(value, element)
+        for value, element in zip(row[1:], (">i8", ">f8", ">f8", ">f4", ">f4", ">f4", ">i2"), strict=True)
+    )
+    ts = ts_raw.astype(np.float64) / 1e6 + _PG_EPOCH_S
+    # array_agg keeps the subquery's order in practice, but SQL does not promise it: sort (a sorted
+    # input costs a few milliseconds).
+    order = np.argsort(ts, kind="stable")
+    return Track(
+        vessel_id,
+        ts[order],
+        lon.astype(np.float64)[order],
+        lat.astype(np.float64)[order],
+        speed.astype(np.float64)[order],
+        course.astype(np.float64)[order],
+        heading.astype(np.float64)[order],
+        source.astype(np.int32)[order],
+    )
 
 
 def simplify_m(track: Track, tolerance_m: float) -> Track:
