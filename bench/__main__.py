@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import ais_ingest, alert_latency
+from bench import ais_ingest, alert_latency, tracks
 from bench.ais_corpus import DEFAULT_SIZE
 
 README = Path(__file__).resolve().parents[1] / "README.md"
@@ -43,10 +43,16 @@ def _alert_latency(args: argparse.Namespace) -> str:
     return alert_latency.markdown(idle, loaded, 5000)
 
 
+def _tracks(args: argparse.Namespace) -> str:
+    rows, size = tracks.run(server_dsn=args.db, log=lambda text: print(text, file=sys.stderr, flush=True))
+    return tracks.markdown(rows, size)
+
+
 #: Every benchmark: its README marker name and what runs it (returns its Markdown section).
 BENCHMARKS: dict[str, Callable[[argparse.Namespace], str]] = {
     "ais-ingest": _ais_ingest,
     "alert-latency": _alert_latency,
+    "tracks": _tracks,
 }
 
 

@@ -109,6 +109,8 @@ async def harbour_daily(
             )
         except history.UnknownHarbour as exc:
             raise ApiError(404, str(exc)) from exc
+        except OverflowError as exc:  # the last day of year 9999 has no next midnight
+            raise ApiError(422, "that date is out of range", code="invalid_request") from exc
 
 
 @router.get(
