@@ -74,6 +74,31 @@ def build_parser() -> argparse.ArgumentParser:
         "--speed", default="1", metavar="N|max", help="time factor (default 1), or max for no pauses"
     )
 
+    simulate = commands.add_parser("simulate", help="drive a deployment with a simulated fleet (a drill)")
+    _common(simulate)
+    simulate.add_argument("--scenario", metavar="NAME|FILE", default="demo", help="shipped name or YAML")
+    simulate.add_argument("--ais", action="append", default=[], metavar="URL", help="tcp://, udp:// (repeat)")
+    simulate.add_argument("--no-tag-blocks", action="store_true", help="plain NMEA, no NMEA 4.0 tag blocks")
+    simulate.add_argument("--jt808", metavar="HOST:PORT", help="JT/T 808 server for the BeiDou terminals")
+    simulate.add_argument("--mqtt", metavar="URL", help="broker for gate tag reads")
+    simulate.add_argument("--topic-prefix", metavar="PREFIX", help="default: the mqtt.topic_prefix setting")
+    simulate.add_argument("--api", metavar="URL", help="seawatch API: CAP warnings, the drill report")
+    simulate.add_argument("--token", metavar="TOKEN", help="bearer token for --api")
+    simulate.add_argument("--speed", type=float, default=1.0, metavar="FACTOR", help="simulated time factor")
+    simulate.add_argument("--seed", type=int, help="default: the scenario's")
+    simulate.add_argument("--vessels", type=int, metavar="N", help="background fishing vessels")
+    simulate.add_argument("--cargo", type=int, metavar="N", help="cargo ships in the lane")
+    simulate.add_argument("--duration", metavar="TIME|forever", help="simulated time to run: 90s, 15m, 2h")
+    simulate.add_argument("--log", type=Path, metavar="FILE", help="write the run log (JSON)")
+    simulate.add_argument("--report", type=Path, metavar="DIR", help="write the drill report (JSON, HTML)")
+    simulate.add_argument("--report-wait", type=float, default=10.0, metavar="S", help="wait, then report")
+    simulate.add_argument("--report-from", type=Path, metavar="LOG", help="report on an earlier run's log")
+    simulate.add_argument("--write-registry", type=Path, metavar="CSV", help="write the drill fleet registry")
+    simulate.add_argument("--prepare", action="store_true", help="store zones and registry in --db, exit")
+    simulate.add_argument("--load", type=float, metavar="N", help="benchmark: N AIS messages/s, loopback")
+    simulate.add_argument("--count", type=int, metavar="N", help="with --load: stop after N messages")
+    simulate.add_argument("--load-duration", type=float, default=60.0, metavar="S", help="with --load")
+
     db = commands.add_parser("db", help="database administration")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
     db_migrate = db_commands.add_parser("migrate", help="create or upgrade the schema (idempotent)")
@@ -152,16 +177,13 @@ def cmd_demo(args: argparse.Namespace) -> None:
         FeedSettings(name="ais-udp", kind="udp", address=f"0.0.0.0:{args.ais_port}"),
     ]
     settings.ingest = settings.ingest.model_copy(update={"feeds": [*settings.ingest.feeds, *ais]})
-    if args.scenario is not None or args.speed != 1.0:
-        log.warning(
-            "the fleet simulator is not part of this build yet: --scenario and --speed have no effect"
-        )
     options = DemoOptions(
         mqtt_url_given=args.mqtt_url is not None,
         admin_token=args.admin_token,
         simulator=not args.no_simulator,
         scenario=args.scenario,
         speed=args.speed,
+        ais_port=args.ais_port,
     )
     run_until_signalled(lambda stop: run_demo(settings, options, stop))
 
@@ -193,6 +215,45 @@ def cmd_replay(args: argparse.Namespace) -> None:
     except ValueError as exc:
         raise CommandError(str(exc)) from exc
     print(f"sent {stats.lines} lines covering {stats.recording_s:.1f} s of recording", file=sys.stderr)
+
+
+def cmd_simulate(args: argparse.Namespace) -> None:
+    from simulators.command import SimulateOptions, simulate
+    from simulators.load import LoadRefused
+    from simulators.scenario import ScenarioError
+    from simulators.simulation import ScenarioProblem
+
+    options = SimulateOptions(
+        scenario=args.scenario,
+        ais=args.ais,
+        tag_blocks=not args.no_tag_blocks,
+        jt808=args.jt808,
+        mqtt=args.mqtt,
+        topic_prefix=args.topic_prefix,
+        api=args.api,
+        token=args.token,
+        speed=args.speed,
+        seed=args.seed,
+        fishing=args.vessels,
+        cargo=args.cargo,
+        duration=args.duration,
+        log_file=args.log,
+        report_dir=args.report,
+        report_wait_s=args.report_wait,
+        report_from=args.report_from,
+        write_registry=args.write_registry,
+        prepare=args.prepare,
+        load=args.load,
+        count=args.count,
+        load_duration_s=args.load_duration,
+    )
+    if not options.speed > 0:
+        raise CommandError("--speed must be positive")
+    settings = settings_from(args)
+    try:
+        run_until_signalled(lambda stop: simulate(options, settings, stop))
+    except (ScenarioError, ScenarioProblem, LoadRefused, ValueError) as exc:
+        raise CommandError(str(exc)) from exc
 
 
 def cmd_db_migrate(args: argparse.Namespace) -> None:
@@ -271,6 +332,7 @@ COMMANDS: dict[tuple[str, ...], Callable[[argparse.Namespace], None]] = {
     ("run",): cmd_run,
     ("decode",): cmd_decode,
     ("replay",): cmd_replay,
+    ("simulate",): cmd_simulate,
     ("db", "migrate"): cmd_db_migrate,
     ("vessels", "import"): cmd_vessels_import,
     ("user", "add"): cmd_user_add,

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 SURE_NM = 15.0
 MAX_JITTER_S = 0.4  # network delay of a receiver's copy, wall seconds
 MAX_DATAGRAM_BYTES = 1400
+CONNECT_TIMEOUT_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -188,7 +189,8 @@ class AisLink:
     async def _connect(self) -> asyncio.StreamWriter:
         if self._writer is not None and not self._writer.is_closing():
             return self._writer
-        _, writer = await asyncio.wait_for(asyncio.open_connection(self.host, self.port), 10)
+        async with asyncio.timeout(CONNECT_TIMEOUT_S):
+            _, writer = await asyncio.open_connection(self.host, self.port)
         self._writer = writer
         return writer
 

@@ -5,8 +5,9 @@ leave at dawn, steam to their own patch of the fishing grounds at 8–10 kn, fis
 in legs with turns at each end, gill-netters lying to their nets and drifting with the current,
 steaming back upstream every couple of hours — and come home in the late afternoon or evening. Some
 take a day off, and nobody goes out while a fishing closure covering their harbour is in force.
-Cargo ships keep to the shipping lane at 12–16 kn, each on its own side of it; they turn at the lane's
-ends rather than sail out of receiver coverage (the lost-contact rule would rightly report that).
+Cargo ships keep to the shipping lane at 12–16 kn, on circuits that turn just beyond the lane's ends
+(`geography.Lane`) rather than sail out of receiver coverage, which the lost-contact rule would rightly
+report.
 
 Motion advances in fixed steps of `dt` seconds of simulated time, so a run depends only on the seed and
 the times it is asked about, never on how often it is asked. Each vessel has its own random stream
@@ -146,6 +147,7 @@ class Vessel:
     reposition_at: float = 0.0  # when a gill-netter next steams back to its spot
     status_override: int | None = None
     linger: bool = False  # at the end of a transit, lie stopped there instead of fishing
+    circuit: bool = False  # waypoints are a loop: each one reached goes to the back of the list
     position_offset_m: tuple[float, float] | None = None  # a spoofed jump (east, north)
     offset_reports: int = 0  # reports left with that offset
     ais_sent: int = 0
@@ -213,6 +215,10 @@ class Fleet:
             self._add_fishing(rng)
         for _ in range(spec.cargo):
             self._add_cargo(rng)
+        # Today's plans from the first instant: a fleet that starts mid-morning has boats at sea at once,
+        # not in port for one report and then out on the grounds (which would look like a teleport).
+        for vessel in self.vessels:
+            self._plan(vessel)
 
     # --- the cast ---------------------------------------------------------------------------------
 
@@ -246,6 +252,8 @@ class Fleet:
             "terminal_interval_s": float(rng.randint(60, 300)),
         }
         values.update(given)
+        if "mmsi" not in given:  # a scripted vessel's transponder decides whether it has an MMSI
+            values["mmsi"] = None if values["ais_class"] is None else VESSEL_MMSI_BASE + index
         return Identity(**values)  # type: ignore[arg-type]
 
     def _add_fishing(self, rng: random.Random) -> Vessel:
@@ -273,14 +281,24 @@ class Fleet:
         return vessel
 
     def _add_cargo(self, rng: random.Random) -> Vessel:
+        """A ship on one of the lane's circuits, spaced evenly from the others on it."""
         index = self.next_index()
         own = self.vessel_rng(index)
-        lane = own.choice(self.geo.lanes)
-        east = own.random() < 0.5
-        track = lane.eastbound if east else lane.westbound
-        along = own.random()
-        lon = track[0][0] + (track[1][0] - track[0][0]) * along
-        lat = track[0][1] + (track[1][1] - track[0][1]) * along
+        number = sum(v.kind is Kind.CARGO and not v.scripted for v in self.vessels)
+        circuits = [(lane, k) for lane in self.geo.lanes for k in range(len(lane.circuits))]
+        lane, k = circuits[number % len(circuits)]
+        circuit = lane.circuits[k]
+        on_it = max(1, -(-self.spec.cargo // len(circuits)))  # ships per circuit, rounded up
+        legs = [_distance(circuit[i], circuit[(i + 1) % len(circuit)]) for i in range(len(circuit))]
+        # Staggered between circuits too, so that ships of different slots are not abeam at the start.
+        along = sum(legs) * ((number // len(circuits) + k / len(circuits)) / on_it + own.uniform(0.0, 0.01))
+        leg = 0
+        while along > legs[leg]:
+            along -= legs[leg]
+            leg += 1
+        a, b = circuit[leg], circuit[(leg + 1) % len(circuit)]
+        share = along / legs[leg]
+        lon, lat = a[0] + (b[0] - a[0]) * share, a[1] + (b[1] - a[1]) * share
         vessel = Vessel(
             index=index,
             kind=Kind.CARGO,
@@ -291,12 +309,13 @@ class Fleet:
             lon=lon,
             lat=lat,
             activity=Activity.PASSAGE,
-            cruise_kn=own.uniform(12.0, 16.0),
+            cruise_kn=lane.speeds_kn[k],
             status=UNDER_WAY,
+            circuit=True,
         )
         vessel.target_kn = vessel.sog = vessel.cruise_kn
-        vessel.cog = vessel.heading = _bearing((lon, lat), track[1])
-        vessel.waypoints = [track[1]]
+        vessel.waypoints = [circuit[(leg + 1 + i) % len(circuit)] for i in range(len(circuit))]
+        vessel.cog = vessel.heading = _bearing((lon, lat), vessel.waypoints[0])
         self._schedule_reports(vessel)
         self.vessels.append(vessel)
         return vessel
@@ -510,7 +529,9 @@ class Fleet:
         self._move(vessel, run * math.sin(rad), run * math.cos(rad))
         vessel.heading = (vessel.cog + vessel.rng.gauss(0.0, 1.0)) % 360.0
         if distance <= max(run, ARRIVED_M):
-            vessel.waypoints.pop(0)
+            reached = vessel.waypoints.pop(0)
+            if vessel.circuit:
+                vessel.waypoints.append(reached)
             if not vessel.waypoints:
                 self._arrived(vessel)
 
@@ -533,13 +554,6 @@ class Fleet:
             vessel.sog = 0.0
             vessel.status = MOORED
             vessel.spot = None
-        elif activity is Activity.PASSAGE:
-            # The end of the lane: come about onto the other side of it.
-            lane = min(self.geo.lanes, key=lambda ln: _distance(ln.eastbound[1], (vessel.lon, vessel.lat)))
-            east = _distance(lane.eastbound[1], (vessel.lon, vessel.lat)) < _distance(
-                lane.westbound[1], (vessel.lon, vessel.lat)
-            )
-            vessel.waypoints = [lane.westbound[1]] if east else [lane.eastbound[1]]
 
     def _move(self, vessel: Vessel, east_m: float, north_m: float) -> None:
         vessel.lat += metres_to_degrees_lat(north_m)

@@ -61,11 +61,14 @@ class Harbour:
 
 @dataclass(frozen=True)
 class Lane:
-    """A shipping lane as two one-way tracks, west-to-east on the south side (keep to starboard)."""
+    """A shipping lane as circuits, one per speed slot: eastbound on the south side (keep to starboard),
+    westbound on the north side, joined beyond each end. The circuits nest without crossing, slots are
+    more than half a nautical mile apart, and ships of one slot share its speed, so lane traffic never
+    closes on itself (overtaking or meeting head-on would be collision risks)."""
 
     id: str
-    eastbound: tuple[LonLat, LonLat]
-    westbound: tuple[LonLat, LonLat]
+    circuits: tuple[tuple[LonLat, ...], ...]
+    speeds_kn: tuple[float, ...]
 
 
 @dataclass
@@ -268,11 +271,32 @@ def _harbour(
     return Harbour(zone.id, zone.name, zone.geometry, berths, gate or offing, offing)
 
 
+LANE_SLOTS = (0.25, 0.62, 1.0)  # distance from the centre line, as a fraction of the half-width
+LANE_SPEEDS_KN = (12.3, 14.0, 15.7)
+LANE_TURN_M = 2000.0  # each slot turns this much further beyond the lane's ends than the one inside it
+
+
 def _lane(zone: Zone) -> Lane:
     min_lon, min_lat, max_lon, max_lat = zone.geometry.bounds
-    width = max_lat - min_lat
-    south, north = min_lat + width * 0.3, min_lat + width * 0.7
-    return Lane(zone.id, ((min_lon, south), (max_lon, south)), ((max_lon, north), (min_lon, north)))
+    centre, half = (min_lat + max_lat) / 2, (max_lat - min_lat) / 2
+    circuits = []
+    for k, slot in enumerate(LANE_SLOTS):
+        south, north = centre - half * slot, centre + half * slot
+        beyond = metres_to_degrees_lon(LANE_TURN_M * (k + 1), centre)
+        east, west = max_lon + beyond, min_lon - beyond
+        circuits.append(
+            (
+                (min_lon, south),
+                (max_lon, south),
+                (east, south),
+                (east, north),
+                (max_lon, north),
+                (min_lon, north),
+                (west, north),
+                (west, south),
+            )
+        )
+    return Lane(zone.id, tuple(circuits), LANE_SPEEDS_KN)
 
 
 _STEPS = [(dr, dc, math.hypot(dr, dc)) for dr in (-1, 0, 1) for dc in (-1, 0, 1) if dr or dc]

@@ -99,9 +99,8 @@ class Jt808Terminal:
     async def _session(self) -> asyncio.StreamWriter:
         if self._writer is not None and not self._writer.is_closing():
             return self._writer
-        reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(self.host, self.port), ANSWER_TIMEOUT_S
-        )
+        async with asyncio.timeout(ANSWER_TIMEOUT_S):
+            reader, writer = await asyncio.open_connection(self.host, self.port)
         self._reader, self._writer = reader, writer
         self._answers = asyncio.Queue()
         self._listener = asyncio.create_task(self._listen(reader), name=f"jt808-terminal-{self.terminal}")
@@ -160,8 +159,8 @@ class Jt808Terminal:
     async def close(self) -> None:
         if self._listener is not None:
             self._listener.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._listener
+            # asyncio.wait never raises the listener's error, and never swallows our own cancellation.
+            await asyncio.wait([self._listener], timeout=ANSWER_TIMEOUT_S)
             self._listener = None
         if self._writer is not None:
             self._writer.close()

@@ -22,6 +22,7 @@ import heapq
 import itertools
 import logging
 import math
+import os
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -136,7 +137,9 @@ class Runner:
         async with contextlib.AsyncExitStack() as stack:
             if self.targets.mqtt:
                 address = MqttAddress.parse(self.targets.mqtt)
-                settings = MqttSettings(topic_prefix=self.targets.topic_prefix, client_id="seawatch-sim")
+                # Client ids must be unique on a broker: a second client with the same id takes over.
+                client_id = f"seawatch-sim-{os.getpid()}-{id(self):x}"
+                settings = MqttSettings(topic_prefix=self.targets.topic_prefix, client_id=client_id)
                 try:
                     self._tags = await stack.enter_async_context(TagPublisher(address, settings))
                 except Exception as exc:  # an unreachable broker costs the tag reads, not the run
@@ -150,9 +153,12 @@ class Runner:
                 else:
                     if math.isfinite(end):
                         await self._wait(self.clock.due(end), stop)
-                await self._flush(math.inf)
+                if not stop.is_set():
+                    await self._flush(math.inf)
             finally:
-                await self._finish()
+                # Told to stop: go at once (the service may be stopping too); at the end of a run, let
+                # the last terminal messages out first.
+                await self._finish(drain=not stop.is_set())
         self.log.ended = datetime.now(UTC).isoformat()
         return self.log
 
@@ -167,8 +173,11 @@ class Runner:
                 if due <= now:
                     return True
                 continue
+            # asyncio.timeout, not wait_for: in Python 3.11 wait_for can swallow a cancellation that
+            # arrives as `stop` is set, which is exactly when the supervisor cancels us.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), wake - now)
+                async with asyncio.timeout(wake - now):
+                    await stop.wait()
         return False
 
     async def _flush(self, until: float) -> None:
@@ -304,23 +313,24 @@ class Runner:
         self.log.events.append(entry)
         log.info("scenario %s: %s at %.0f s (%s)", self.scenario.name, mark.action, mark.t, entry["vessels"])
 
-    async def _finish(self) -> None:
+    async def _finish(self, *, drain: bool) -> None:
+        for link in self.links.values():
+            self.log.counts["ais_lines_failed"] += link.failed
+            await link.close()
         queues = list(self._terminal_queues.values())
-        if queues:
+        if queues and drain:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.gather(*(q.join() for q in queues)), DRAIN_S)
+                async with asyncio.timeout(DRAIN_S):
+                    await asyncio.gather(*(q.join() for q in queues))
         for task in self._terminal_tasks.values():
             task.cancel()
-        for task in self._terminal_tasks.values():
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if self._terminal_tasks:
+            # asyncio.wait, not awaiting each task: our own cancellation must not be swallowed with theirs.
+            await asyncio.wait(self._terminal_tasks.values(), timeout=DRAIN_S)
         for terminal in self.terminals.values():
             self.log.counts["jt808_acked"] += terminal.acked
             self.log.counts["jt808_lost"] += terminal.lost
             await terminal.close()
-        for link in self.links.values():
-            self.log.counts["ais_lines_failed"] += link.failed
-            await link.close()
         if self._tags is not None:
             self.log.counts["tag_reads_failed"] += self._tags.failed
 
