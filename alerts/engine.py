@@ -207,6 +207,9 @@ class AlertEngine:
                 record = await self.next_record()
                 QUEUE.set(self.waiting())
                 await self.process(record)
+                # With records waiting, nothing above suspends: yield, or a backlog would hold the event
+                # loop (ingest, the websocket, a distress arriving now) for as long as it lasts.
+                await asyncio.sleep(0)
         finally:
             ticker.cancel()
 

@@ -41,6 +41,9 @@ async def run_feed(feed: FeedSettings, settings: Settings, sink: RecordSink, ded
         async with open_source(feed, settings.ingest, mqtt=mqtt, mqtt_settings=settings.mqtt) as lines:
             async for line in lines:
                 await handler.handle(line)
+                # A full source queue hands lines over without suspending: yield so that one busy
+                # feed cannot hold the event loop, and the rules and other feeds keep up with it.
+                await asyncio.sleep(0)
     finally:
         await handler.drain()
     log.info("feed %s: end of input", feed.name)

@@ -133,7 +133,10 @@ class Tracker:
             after = self.cursor if self._behind else self.cursor - lookback
             fixes = await _read_positions(conn, after, now + MAX_FUTURE)
             reads = await _read_gates(conn, self.read_cursor - lookback, now + MAX_FUTURE)
-        events, touched, latest = self._detect(fixes, reads, now)
+        # A page can hold tens of thousands of positions: detecting them on the event loop would stall
+        # everything else in the process (a distress alert among it) for the whole page. Only this
+        # component touches the detector, so a worker thread is safe.
+        events, touched, latest = await asyncio.to_thread(self._detect, fixes, reads, now)
         self._behind = len(fixes) >= PAGE_ROWS
         if fixes:
             self.cursor = max(self.cursor, fixes[-1][1])

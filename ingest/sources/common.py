@@ -20,7 +20,7 @@ Sleep = Callable[[float], Awaitable[None]]
 #: Bytes read from a stream at a time: enough for ~60 sentences, small enough to stay bounded.
 CHUNK_BYTES = 4096
 #: Lines waiting between a source's network side and its consumer, unless a source is told otherwise.
-DEFAULT_QUEUE_LINES = 1000
+DEFAULT_QUEUE_LINES = 128
 
 
 def utc_now() -> datetime:
