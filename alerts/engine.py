@@ -272,6 +272,7 @@ class AlertEngine:
                 log.exception("rule %s failed on tick", rule.name)
                 continue
             await self.apply(conditions, ctx.now)
+            await asyncio.sleep(0)  # fleet-wide rules take a while: let a distress in between them
         await self._due_changes(ctx.now)
         await self._renotify(ctx.now)
 

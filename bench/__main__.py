@@ -39,7 +39,9 @@ def _ais_ingest(args: argparse.Namespace) -> str:
 
 
 def _alert_latency(args: argparse.Namespace) -> str:
-    idle, loaded = alert_latency.run(server_dsn=args.db, corpus_size=min(args.size, 50_000))
+    idle, loaded = alert_latency.run(
+        server_dsn=args.db, corpus_size=min(args.size, 50_000), probes=100, load_s=40
+    )
     return alert_latency.markdown(idle, loaded, 5000)
 
 
