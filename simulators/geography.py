@@ -271,7 +271,7 @@ def _harbour(
     return Harbour(zone.id, zone.name, zone.geometry, berths, gate or offing, offing)
 
 
-LANE_SLOTS = (0.25, 0.62, 1.0)  # distance from the centre line, as a fraction of the half-width
+LANE_SLOTS = (0.2, 0.58, 0.95)  # distance from the centre line, as a fraction of the half-width
 LANE_SPEEDS_KN = (12.3, 14.0, 15.7)
 LANE_TURN_M = 2000.0  # each slot turns this much further beyond the lane's ends than the one inside it
 

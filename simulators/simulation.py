@@ -304,6 +304,9 @@ class Simulation:
                 yield from self._static(vessel, t)
             self._push(t + STATIC_INTERVAL_S, "static", vessel=vessel.index)
         elif due.what == "terminal":
+            last = self._last_terminal.get(vessel.index, -math.inf)
+            if vessel.alarm_bits and t - last < ALARM_REPORT_S - 1e-6:
+                return  # superseded: the alarm started its own, faster schedule
             if vessel.terminal_on:
                 yield self._terminal(vessel, t)
             interval = ALARM_REPORT_S if vessel.alarm_bits else vessel.ident.terminal_interval_s
@@ -438,6 +441,7 @@ class Simulation:
             assert vessel is not None
             vessel.alarm_bits |= 1
             extra.append(self._terminal(vessel, t))
+            self._push(t + ALARM_REPORT_S, "terminal", vessel=vessel.index)
         elif action == "go_dark":
             assert vessel is not None
             vessel.ais_on = vessel.terminal_on = False

@@ -16,7 +16,7 @@ import math
 import signal
 import subprocess
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -175,3 +175,12 @@ async def run_until_expected(
         halt.set()
         log = await asyncio.wait_for(task, 30)
     return log, alerts
+
+
+async def eventually(condition: Callable[[], bool], what: str, within_s: float = 10.0) -> None:
+    """Wait until `condition()` holds, polling; fail saying `what` was awaited if it never does."""
+    for _ in range(int(within_s / 0.05)):
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"not within {within_s} s: {what}")
