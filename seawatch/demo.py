@@ -184,7 +184,10 @@ async def run_simulator(
     halt = asyncio.Event()
 
     async def simulate() -> None:
-        runner = Runner(plan.scenario, targets, speed=options.speed, geography=plan.geography)
+        # Building the fleet plans routes (a second of grid work): off the event loop the service runs on.
+        runner = await asyncio.to_thread(
+            Runner, plan.scenario, targets, speed=options.speed, geography=plan.geography
+        )
         try:
             await runner.run(math.inf, stop)
         finally:

@@ -111,7 +111,9 @@ async def simulate(options: SimulateOptions, settings: Settings, stop: asyncio.E
     until = None
     if options.duration is not None:
         until = math.inf if options.duration == "forever" else parse_duration(options.duration)
-    runner = Runner(scenario, targets, speed=options.speed, seed=options.seed, fleet=spec)
+    runner = await asyncio.to_thread(
+        Runner, scenario, targets, speed=options.speed, seed=options.seed, fleet=spec
+    )
     run = await runner.run(until, stop)
     document = run.to_json()
     if options.log_file is not None:
