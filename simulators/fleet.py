@@ -59,6 +59,9 @@ ACCEL_KN_S = 0.1
 ARRIVED_M = 30.0
 CURRENT_PERIOD_S = 12.42 * 3600  # the semidiurnal tide turns the current twice a day
 GNSS_NOISE_M = 4.0
+SPOT_SPACING_M = 2_200.0  # trawl boxes are about 1.6 km across: neighbours keep a few hundred metres apart
+MAX_RANGE_M = 50_000.0  # a morning's steaming from home
+KEEP_CLEAR_M = 3_000.0
 
 
 class Kind(StrEnum):
@@ -197,6 +200,7 @@ class Fleet:
         start: datetime,
         dt: float = 2.0,
         closures: Iterable[str] = (),
+        keep_clear: Iterable[tuple[LonLat, LonLat]] = (),
     ) -> None:
         self.geo = geography
         self.spec = spec
@@ -210,6 +214,12 @@ class Fleet:
         self._spots_taken: dict[int, set[LonLat]] = {}
         self._plans: dict[tuple[int, int], DayPlan] = {}
         self._harbour_box = shapely.unary_union([h.geometry for h in geography.harbours.values()]).bounds
+        # Where a scenario's own vessels work or pass: background boats fish elsewhere, so that the
+        # scripted events are the ones the drill is about.
+        lines = [shapely.LineString([a, b]) if a != b else shapely.Point(a) for a, b in keep_clear]
+        self._clear = (
+            shapely.unary_union(lines).buffer(metres_to_degrees_lat(KEEP_CLEAR_M)) if lines else None
+        )
         rng = random.Random(f"{seed}:fleet")
         for _ in range(spec.fishing):
             self._add_fishing(rng)
@@ -399,11 +409,13 @@ class Fleet:
         """A patch of ground of its own today, within a morning's steaming of home, clear of closures."""
         taken = self._spots_taken.setdefault(day, set())
         home = self.geo.harbours[vessel.home].offing if vessel.home else (vessel.lon, vessel.lat)
-        for _ in range(200):
+        for _ in range(500):
             spot = rng.choice(self.geo.grounds)
-            if _distance(home, spot) > 45_000 or any(_distance(spot, s) < 3_000 for s in taken):
+            if _distance(home, spot) > MAX_RANGE_M or any(_distance(spot, s) < SPOT_SPACING_M for s in taken):
                 continue
             if self._in_closure(spot, self.t):
+                continue
+            if self._clear is not None and shapely.intersects_xy(self._clear, *spot):
                 continue
             taken.add(spot)
             return spot
@@ -597,13 +609,13 @@ class Fleet:
 
 
 def _trawl_legs(spot: LonLat, axis: float, rng: random.Random) -> list[LonLat]:
-    """Six legs back and forth along `axis`, stepping 400 m sideways each time: a box about 2 km a side
-    around the spot, so the trawler turns at each end."""
-    half = rng.uniform(800.0, 1200.0)
+    """Six legs back and forth along `axis`, stepping 300 m sideways each time: a box of about 1.5 km by
+    1.6 km around the spot, so the trawler turns at each end."""
+    half = rng.uniform(600.0, 900.0)
     rad, side = math.radians(axis), math.radians(axis + 90.0)
     legs = []
     for i in range(6):
-        offset = (i - 2.5) * 400.0
+        offset = (i - 2.5) * 300.0
         end = half if i % 2 == 0 else -half
         east = end * math.sin(rad) + offset * math.sin(side)
         north = end * math.cos(rad) + offset * math.cos(side)

@@ -42,7 +42,10 @@ AVOID_KINDS = ("prohibited", "protected")
 AVOID_CLEARANCE_M = 300.0
 HOME_KINDS = ("harbour",)
 OFFING_M = 1500.0  # how far outside its basin a harbour's offing lies
-GROUND_CLEARANCE_M = 1000.0  # fishing grounds keep this far from lanes, land and avoided zones
+GROUND_CLEARANCE_M = 1000.0  # fishing grounds keep this far from land and avoided zones…
+# …and this far from a shipping lane: a trawl box reaches about 900 m from its spot, and ships in the
+# lane must pass it by more than the collision rule's half mile.
+LANE_CLEARANCE_M = 2500.0
 MARGIN_DEG = 0.05  # the grid reaches this far beyond the zones
 
 
@@ -228,7 +231,7 @@ def _build(zones: list[Zone], land: Land) -> Geography:
         [
             _buffer_m(
                 unary_union([z.geometry for z in zones if z.kind == "shipping_lane"]),
-                GROUND_CLEARANCE_M,
+                LANE_CLEARANCE_M,
                 mid_lat,
             ),
             _buffer_m(coast, GROUND_CLEARANCE_M, mid_lat),

@@ -148,6 +148,7 @@ class Simulation:
             start=start,
             dt=dt,
             closures=closures,
+            keep_clear=[(v.at, v.to or v.at) for v in scenario.vessels if v.at is not None],
         )
         self.geo = geography
         self.named: dict[str, Vessel] = {}
