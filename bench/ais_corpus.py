@@ -12,7 +12,8 @@ type 5 (two sentences each), and the rest types 24 (parts A and B), 4 and 21.
 
 Senders take turns (round robin per message type), so a vessel repeats an identical static report only
 every few minutes of feed time, as a real one does; position reports always differ (the boats move,
-and the ones at anchor show a few metres of GPS noise).
+and the ones at anchor show a few metres of GPS noise). Vessels and buoys stay at sea by the coastline
+seawatch's own rules use (`tracking.coast`), so the rules see a fleet at sea, not boats on land.
 
 The file is built once per size and kept in `CACHE_DIR`; bump `CORPUS_VERSION` when the generator
 changes so old files are not reused.
@@ -20,6 +21,7 @@ changes so old files are not reused.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import random
@@ -31,7 +33,9 @@ from typing import Any
 
 from pyais import encode_dict
 
-CORPUS_VERSION = 2
+from tracking.coast import Land
+
+CORPUS_VERSION = 3
 DEFAULT_SIZE = 200_000
 SEED = 20250301
 CACHE_DIR = Path(__file__).resolve().parents[1] / ".bench"
@@ -61,7 +65,8 @@ MIX: tuple[tuple[int, float], ...] = (
 # The sea off Shanwei (汕尾): Honghai Bay to Jieshi Bay and the fishing grounds south of them.
 LON_MIN, LON_MAX = 114.85, 115.85
 LAT_MIN, LAT_MAX = 22.30, 22.75
-HARBOURS = ((115.355, 22.760), (115.640, 22.810), (115.075, 22.720))  # Shanwei, Jieshi, Houmen
+# Anchorages off Shanwei, Jieshi and Houmen harbours, at sea by the coastline seawatch's rules use.
+HARBOURS = ((115.359, 22.760), (115.640, 22.810), (115.075, 22.720))
 BASE_STATION_SITES = ((115.373, 22.778), (115.653, 22.818), (115.061, 22.734), (115.880, 22.848))
 
 KNOT_DEG_PER_S = 1852.0 / 3600.0 / 111_320.0  # degrees of latitude per second at one knot
@@ -128,7 +133,7 @@ def generate(size: int) -> Iterator[str]:
     class_b = [_vessel(rng, 412_600_000 + i * 11, f"YUESHANYU{50000 + i}") for i in range(CLASS_B_VESSELS)]
     base_stations = [4_120_000 + i for i in range(1, BASE_STATIONS + 1)]  # 00412xxxx: shore stations
     aids = [
-        (994_120_000 + i, rng.uniform(LON_MIN, LON_MAX), rng.uniform(LAT_MIN, LAT_MAX), f"SW BUOY {i:03d}")
+        (994_120_000 + i, *_sea_point(rng, (LON_MIN, LON_MAX), (LAT_MIN, LAT_MAX)), f"SW BUOY {i:03d}")
         for i in range(AIDS_TO_NAVIGATION)
     ]
     schedule = [msg_type for msg_type, count in message_counts(size).items() for _ in range(count)]
@@ -178,11 +183,12 @@ def _vessel(rng: random.Random, mmsi: int, name: str) -> Vessel:
     harbour = HARBOURS[rng.randrange(len(HARBOURS))]
     roll = rng.random()
     if roll < 0.15:  # in harbour
-        lon = harbour[0] + rng.uniform(-0.01, 0.01)
-        lat = harbour[1] + rng.uniform(-0.006, 0.006)
+        lon, lat = _sea_point(
+            rng, (harbour[0] - 0.004, harbour[0] + 0.004), (harbour[1] - 0.003, harbour[1] + 0.003)
+        )
         status, speed = (5 if roll < 0.08 else 1), 0.0
     else:
-        lon, lat = rng.uniform(LON_MIN, LON_MAX), rng.uniform(LAT_MIN, LAT_MAX)
+        lon, lat = _sea_point(rng, (LON_MIN, LON_MAX), (LAT_MIN, LAT_MAX))
         status, speed = (7, rng.uniform(2.0, 4.5)) if roll < 0.75 else (0, rng.uniform(6.0, 10.5))
     length = rng.randint(12, 45)
     return Vessel(
@@ -201,11 +207,32 @@ def _vessel(rng: random.Random, mmsi: int, name: str) -> Vessel:
     )
 
 
+@functools.cache
+def _land() -> Land:
+    return Land.shanwei()
+
+
+def _at_sea(lon: float, lat: float) -> bool:
+    return not _land().on_land(lon, lat)
+
+
+def _sea_point(
+    rng: random.Random, lons: tuple[float, float], lats: tuple[float, float]
+) -> tuple[float, float]:
+    while True:
+        lon, lat = rng.uniform(*lons), rng.uniform(*lats)
+        if _at_sea(lon, lat):
+            return lon, lat
+
+
 def _move(rng: random.Random, vessel: Vessel, t: float) -> None:
     dt, vessel.last_t = t - vessel.last_t, t
+    before = vessel.lon, vessel.lat
     if vessel.speed <= 0:  # at anchor or moored: a few metres of GPS noise
         vessel.lon += rng.uniform(-0.00004, 0.00004)
         vessel.lat += rng.uniform(-0.00004, 0.00004)
+        if not _at_sea(vessel.lon, vessel.lat):
+            vessel.lon, vessel.lat = before
         return
     if vessel.status == 7:  # fishing: wandering course and speed
         vessel.course = (vessel.course + rng.uniform(-25, 25)) % 360
@@ -216,10 +243,11 @@ def _move(rng: random.Random, vessel: Vessel, t: float) -> None:
     radians = math.radians(vessel.course)
     vessel.lat += distance * math.cos(radians)
     vessel.lon += distance * math.sin(radians) / math.cos(math.radians(vessel.lat))
-    if not (LON_MIN <= vessel.lon <= LON_MAX and LAT_MIN <= vessel.lat <= LAT_MAX):
-        vessel.course = (vessel.course + 180) % 360  # turn back towards the fishing grounds
-        vessel.lon = min(LON_MAX, max(LON_MIN, vessel.lon))
-        vessel.lat = min(LAT_MAX, max(LAT_MIN, vessel.lat))
+    inside = LON_MIN <= vessel.lon <= LON_MAX and LAT_MIN <= vessel.lat <= LAT_MAX
+    if not inside or not _at_sea(vessel.lon, vessel.lat):
+        # Turn back towards the fishing grounds from the edge of the area or the shore.
+        vessel.course = (vessel.course + 180 + rng.uniform(-30, 30)) % 360
+        vessel.lon, vessel.lat = before
 
 
 def _class_a_position(
