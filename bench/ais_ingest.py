@@ -687,9 +687,9 @@ LEGEND = (
 def _load_text(load: float | None) -> str:
     if load is None:
         return ""
-    if load > 0.5:
+    if load > 1.0:  # half the machine's two cores
         return f" Load average {load:.2f} before the runs: the machine was busy, so the figures are low."
-    return f" Load average {load:.2f} before the runs (idle)."
+    return f" Load average {load:.2f} before the runs."
 
 
 def verdicts(report: Report) -> list[str]:
