@@ -126,6 +126,22 @@ def tag_block(fields: str) -> str:
     return f"\\{fields}*{checksum(fields)}\\"
 
 
+def shift_times(corpus: bytes, offset_s: int) -> bytes:
+    """The corpus with every tag block's `c:` time moved by `offset_s` (checksums recomputed)."""
+    out: list[bytes] = []
+    for line in corpus.splitlines():
+        if line.startswith(b"\\") and b"c:" in line:
+            fields, rest = line[1:].split(b"*", 1)
+            sentence = rest.split(b"\\", 1)[1]
+            moved = ",".join(
+                f"c:{int(field[2:]) + offset_s}" if field.startswith("c:") else field
+                for field in fields.decode("ascii").split(",")
+            )
+            line = tag_block(moved).encode("ascii") + sentence
+        out.append(line)
+    return b"\n".join(out) + b"\n"
+
+
 def generate(size: int) -> Iterator[str]:
     """The corpus' lines, in feed order."""
     rng = random.Random(SEED)
