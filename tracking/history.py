@@ -5,6 +5,8 @@ Every query takes a `limit`; callers page with `before` (the newest-first key).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -74,24 +76,48 @@ def call_json(row: tuple[Any, ...]) -> dict[str, Any]:
     }
 
 
-def _filters(
-    time_column: str, vessel_column: str, zone_column: str, **given: Any
-) -> tuple[list[str], list[Any]]:
-    """AND-ed fixed fragments and their parameters for the filters that were given."""
-    where: list[str] = []
-    params: list[Any] = []
+@dataclass(frozen=True)
+class _Listing:
+    """What differs between the voyage and the port-call lists: the table and its columns."""
+
+    source: str  # SELECT … FROM … JOIN …
+    time_column: str  # what start/end/before and the order apply to
+    id_column: str
+    vessel_column: str
+    zone_column: str
+    open_column: str  # NULL while the voyage or call is still open
+    to_json: Callable[[Any], dict[str, Any]]
+
+
+_VOYAGES = _Listing(
+    f"SELECT {VOYAGE_COLUMNS} FROM voyages y JOIN vessels v ON v.id = y.vessel_id",
+    "y.departed_at", "y.id", "y.vessel_id", "y.from_zone_id", "y.arrived_at", voyage_json,
+)  # fmt: skip
+_PORT_CALLS = _Listing(
+    f"SELECT {CALL_COLUMNS} FROM port_calls c JOIN vessels v ON v.id = c.vessel_id",
+    "c.arrived_at", "c.id", "c.vessel_id", "c.zone_id", "c.departed_at", call_json,
+)  # fmt: skip
+
+
+async def _list(
+    conn: Connection, listing: _Listing, *, open_only: bool | None, limit: int, **given: Any
+) -> list[dict[str, Any]]:
+    """The listing's rows matching the filters that were given (AND-ed fixed fragments), newest first."""
     fragments = {
-        "vessel_id": f"{vessel_column} = %s",
-        "zone_id": f"{zone_column} = %s",
-        "start": f"{time_column} >= %s",
-        "end": f"{time_column} < %s",
-        "before": f"{time_column} < %s",
+        "vessel_id": f"{listing.vessel_column} = %s",
+        "zone_id": f"{listing.zone_column} = %s",
+        "start": f"{listing.time_column} >= %s",
+        "end": f"{listing.time_column} < %s",
+        "before": f"{listing.time_column} < %s",
+        "open_only": f"({listing.open_column} IS NULL) = %s",
     }
-    for name, fragment in fragments.items():
-        if given.get(name) is not None:
-            where.append(fragment)
-            params.append(given[name])
-    return where, params
+    given["open_only"] = open_only
+    where = [fragment for name, fragment in fragments.items() if given.get(name) is not None]
+    params = [given[name] for name in fragments if given.get(name) is not None]
+    sql = listing.source + (" WHERE " + " AND ".join(where) if where else "")
+    sql += f" ORDER BY {listing.time_column} DESC, {listing.id_column} DESC LIMIT %s"
+    cur = await conn.execute(sql, [*params, limit])
+    return [listing.to_json(r) for r in await cur.fetchall()]
 
 
 async def voyages(
@@ -106,19 +132,17 @@ async def voyages(
     limit: int = 100,
 ) -> list[dict[str, Any]]:
     """Voyages departing in [start, end) (from `zone_id`), newest first."""
-    where, params = _filters(
-        "y.departed_at", "y.vessel_id", "y.from_zone_id",
-        vessel_id=vessel_id, zone_id=zone_id, start=start, end=end, before=before,
-    )  # fmt: skip
-    if open_only is not None:
-        where.append("(y.arrived_at IS NULL) = %s")
-        params.append(open_only)
-    sql = f"SELECT {VOYAGE_COLUMNS} FROM voyages y JOIN vessels v ON v.id = y.vessel_id"
-    sql += (
-        " WHERE " + " AND ".join(where) if where else ""
-    ) + " ORDER BY y.departed_at DESC, y.id DESC LIMIT %s"
-    cur = await conn.execute(sql, [*params, limit])
-    return [voyage_json(r) for r in await cur.fetchall()]
+    return await _list(
+        conn,
+        _VOYAGES,
+        open_only=open_only,
+        limit=limit,
+        vessel_id=vessel_id,
+        zone_id=zone_id,
+        start=start,
+        end=end,
+        before=before,
+    )
 
 
 async def port_calls(
@@ -133,19 +157,17 @@ async def port_calls(
     limit: int = 100,
 ) -> list[dict[str, Any]]:
     """Port calls arriving in [start, end), newest first."""
-    where, params = _filters(
-        "c.arrived_at", "c.vessel_id", "c.zone_id",
-        vessel_id=vessel_id, zone_id=zone_id, start=start, end=end, before=before,
-    )  # fmt: skip
-    if open_only is not None:
-        where.append("(c.departed_at IS NULL) = %s")
-        params.append(open_only)
-    sql = f"SELECT {CALL_COLUMNS} FROM port_calls c JOIN vessels v ON v.id = c.vessel_id"
-    sql += (
-        " WHERE " + " AND ".join(where) if where else ""
-    ) + " ORDER BY c.arrived_at DESC, c.id DESC LIMIT %s"
-    cur = await conn.execute(sql, [*params, limit])
-    return [call_json(r) for r in await cur.fetchall()]
+    return await _list(
+        conn,
+        _PORT_CALLS,
+        open_only=open_only,
+        limit=limit,
+        vessel_id=vessel_id,
+        zone_id=zone_id,
+        start=start,
+        end=end,
+        before=before,
+    )
 
 
 class UnknownHarbour(LookupError):
