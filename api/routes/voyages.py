@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from io import BytesIO
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -39,56 +40,51 @@ def _next(items: list[dict[str, Any]], key: str, limit: int) -> str | None:
     return items[-1][key] if len(items) == limit else None
 
 
-@router.get("/api/voyages", summary="Voyages departing in [from, to), newest first; `before` pages back")
-async def list_voyages(
-    request: Request,
-    _: Annotated[User, Depends(require("history.read"))],
+@dataclass(frozen=True)
+class Window:
+    """The filters voyages and port calls share (named as `tracking.history` takes them)."""
+
+    vessel_id: int | None
+    start: datetime | None
+    end: datetime | None
+    open_only: bool | None
+    before: datetime | None
+    limit: int
+
+
+def window(
     vessel_id: int | None = None,
-    harbour: Annotated[str | None, Query(pattern=ZONE_ID, description="zone id departed from")] = None,
     from_: Annotated[datetime | None, Query(alias="from")] = None,
     to: datetime | None = None,
     open: bool | None = None,
     before: datetime | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> Window:
+    return Window(vessel_id, _aware(from_), _aware(to), open, _aware(before), limit)
+
+
+@router.get("/api/voyages", summary="Voyages departing in [from, to), newest first; `before` pages back")
+async def list_voyages(
+    request: Request,
+    _: Annotated[User, Depends(require("history.read"))],
+    filters: Annotated[Window, Depends(window)],
+    harbour: Annotated[str | None, Query(pattern=ZONE_ID, description="zone id departed from")] = None,
 ) -> dict[str, Any]:
     async with services_of(request).pool.connection() as conn:
-        found = await history.voyages(
-            conn,
-            vessel_id=vessel_id,
-            zone_id=harbour,
-            start=_aware(from_),
-            end=_aware(to),
-            before=_aware(before),
-            open_only=open,
-            limit=limit,
-        )
-    return {"voyages": found, "next_before": _next(found, "departed_at", limit)}
+        found = await history.voyages(conn, zone_id=harbour, **asdict(filters))
+    return {"voyages": found, "next_before": _next(found, "departed_at", filters.limit)}
 
 
 @router.get("/api/portcalls", summary="Port calls arriving in [from, to), newest first; `before` pages back")
 async def list_port_calls(
     request: Request,
     _: Annotated[User, Depends(require("history.read"))],
-    vessel_id: int | None = None,
+    filters: Annotated[Window, Depends(window)],
     zone_id: Annotated[str | None, Query(pattern=ZONE_ID)] = None,
-    from_: Annotated[datetime | None, Query(alias="from")] = None,
-    to: datetime | None = None,
-    open: bool | None = None,
-    before: datetime | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     async with services_of(request).pool.connection() as conn:
-        found = await history.port_calls(
-            conn,
-            vessel_id=vessel_id,
-            zone_id=zone_id,
-            start=_aware(from_),
-            end=_aware(to),
-            before=_aware(before),
-            open_only=open,
-            limit=limit,
-        )
-    return {"port_calls": found, "next_before": _next(found, "arrived_at", limit)}
+        found = await history.port_calls(conn, zone_id=zone_id, **asdict(filters))
+    return {"port_calls": found, "next_before": _next(found, "arrived_at", filters.limit)}
 
 
 @router.get(

@@ -51,6 +51,16 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("DELETE", "/api/tokens/current"): "self",
     ("GET", "/api/console/config"): "read",
     ("GET", "/api/console/coast.geojson"): "read",
+    ("GET", "/api/vessels"): "read",
+    ("GET", "/api/vessels/{vessel_id}"): "read",
+    # A vessel's history is what fisheries officials read: not every viewer's business.
+    ("GET", "/api/vessels/{vessel_id}/track"): "history.read",
+    ("GET", "/api/vessels/{vessel_id}/voyages"): "history.read",
+    ("GET", "/api/exports/positions"): "history.read",
+    ("GET", "/api/voyages"): "history.read",
+    ("GET", "/api/portcalls"): "history.read",
+    ("GET", "/api/reports/harbour-daily"): "history.read",
+    ("GET", "/api/reports/vessel/{vessel_id}"): "history.read",
 }
 
 # Permissions every role holds; a route that changes anything must not be guarded by one of these,
