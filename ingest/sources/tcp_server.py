@@ -12,25 +12,20 @@ receiver to connect after none were is counted as a reconnect.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from types import TracebackType
-from typing import Self
 
 from ingest.lines import RawLine
 from ingest.sources.common import (
     CHUNK_BYTES,
     DEFAULT_QUEUE_LINES,
-    Backoff,
     Clock,
-    FeedMetrics,
     LineSplitter,
     Sleep,
     close_writer,
     format_peer,
-    parse_host_port,
     utc_now,
 )
+from ingest.sources.listening import ListeningSource
 from seawatch.settings import FeedSettings, IngestSettings
 
 log = logging.getLogger(__name__)
@@ -38,7 +33,7 @@ log = logging.getLogger(__name__)
 DEFAULT_MAX_CONNECTIONS = 256
 
 
-class TcpServerSource:
+class TcpServerSource(ListeningSource):
     def __init__(
         self,
         feed: FeedSettings,
@@ -49,17 +44,9 @@ class TcpServerSource:
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
         queue_lines: int = DEFAULT_QUEUE_LINES,
     ) -> None:
-        self.feed = feed.name
-        self.host, self.port = parse_host_port(feed.address)
+        super().__init__(feed, settings, clock=clock, sleep=sleep, queue_lines=queue_lines)
         self.max_connections = max_connections
-        self._max_line = settings.max_line_bytes
-        self._backoff = Backoff(settings.reconnect_initial_s, settings.reconnect_max_s)
-        self._clock = clock
-        self._sleep = sleep
-        self._metrics = FeedMetrics(feed.name)
-        self._queue: asyncio.Queue[RawLine] = asyncio.Queue(queue_lines)
         self._server: asyncio.Server | None = None
-        self._binder: asyncio.Task[None] | None = None
         self._peers: dict[asyncio.Task[object], str | None] = {}
 
     @property
@@ -75,21 +62,11 @@ class TcpServerSource:
         """Addresses of the receivers connected now."""
         return list(self._peers.values())
 
-    async def __aenter__(self) -> Self:
-        try:
-            await self._listen()
-        except OSError as err:
-            log.error("feed %s: cannot listen on %s:%s: %s; retrying", self.feed, self.host, self.port, err)
-            self._binder = asyncio.create_task(self._listen_later())
-        return self
+    async def _bind(self) -> None:
+        self._server = await asyncio.start_server(self._serve, self.host, self.port)
+        log.info("feed %s: listening on %s", self.feed, self.address)
 
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if self._binder is not None:
-            self._binder.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._binder
+    async def _unbind(self) -> None:
         if self._server is not None:
             self._server.close()
         peers = list(self._peers)
@@ -98,26 +75,6 @@ class TcpServerSource:
         await asyncio.gather(*peers, return_exceptions=True)
         if self._server is not None:
             await self._server.wait_closed()
-        self._metrics.down()
-
-    def __aiter__(self) -> Self:
-        return self
-
-    async def __anext__(self) -> RawLine:
-        return await self._queue.get()
-
-    async def _listen(self) -> None:
-        self._server = await asyncio.start_server(self._serve, self.host, self.port)
-        log.info("feed %s: listening on %s", self.feed, self.address)
-
-    async def _listen_later(self) -> None:
-        while True:
-            await self._sleep(self._backoff.next_delay())
-            try:
-                await self._listen()
-                return
-            except OSError as err:
-                log.warning("feed %s: cannot listen on %s:%s: %s", self.feed, self.host, self.port, err)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = format_peer(writer.get_extra_info("peername"))

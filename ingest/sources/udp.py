@@ -9,29 +9,24 @@ the doubling delay, and a socket error (rare: the OS reports ICMP errors here) o
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from types import TracebackType
-from typing import Self
 
 from ingest.lines import RawLine
 from ingest.sources.common import (
     DEFAULT_QUEUE_LINES,
-    Backoff,
     Clock,
-    FeedMetrics,
     Sleep,
     format_peer,
-    parse_host_port,
     split_datagram,
     utc_now,
 )
+from ingest.sources.listening import ListeningSource
 from seawatch.settings import FeedSettings, IngestSettings
 
 log = logging.getLogger(__name__)
 
 
-class UdpSource(asyncio.DatagramProtocol):
+class UdpSource(ListeningSource, asyncio.DatagramProtocol):
     def __init__(
         self,
         feed: FeedSettings,
@@ -41,16 +36,8 @@ class UdpSource(asyncio.DatagramProtocol):
         sleep: Sleep = asyncio.sleep,
         queue_lines: int = DEFAULT_QUEUE_LINES,
     ) -> None:
-        self.feed = feed.name
-        self.host, self.port = parse_host_port(feed.address)
-        self._max_line = settings.max_line_bytes
-        self._backoff = Backoff(settings.reconnect_initial_s, settings.reconnect_max_s)
-        self._clock = clock
-        self._sleep = sleep
-        self._metrics = FeedMetrics(feed.name)
-        self._queue: asyncio.Queue[RawLine] = asyncio.Queue(queue_lines)
+        super().__init__(feed, settings, clock=clock, sleep=sleep, queue_lines=queue_lines)
         self._transport: asyncio.DatagramTransport | None = None
-        self._binder: asyncio.Task[None] | None = None
         self._dropping = False
 
     @property
@@ -61,31 +48,6 @@ class UdpSource(asyncio.DatagramProtocol):
         host, port = self._transport.get_extra_info("sockname")[:2]
         return str(host), int(port)
 
-    async def __aenter__(self) -> Self:
-        try:
-            await self._bind()
-        except OSError as err:
-            log.error("feed %s: cannot bind %s:%s: %s; retrying", self.feed, self.host, self.port, err)
-            self._binder = asyncio.create_task(self._bind_later())
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if self._binder is not None:
-            self._binder.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._binder
-        if self._transport is not None:
-            self._transport.close()
-        self._metrics.down()
-
-    def __aiter__(self) -> Self:
-        return self
-
-    async def __anext__(self) -> RawLine:
-        return await self._queue.get()
-
     async def _bind(self) -> None:
         loop = asyncio.get_running_loop()
         self._transport, _ = await loop.create_datagram_endpoint(
@@ -93,14 +55,9 @@ class UdpSource(asyncio.DatagramProtocol):
         )
         log.info("feed %s: listening for datagrams on %s", self.feed, self.address)
 
-    async def _bind_later(self) -> None:
-        while True:
-            await self._sleep(self._backoff.next_delay())
-            try:
-                await self._bind()
-                return
-            except OSError as err:
-                log.warning("feed %s: cannot bind %s:%s: %s", self.feed, self.host, self.port, err)
+    async def _unbind(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
 
     # asyncio.DatagramProtocol
 

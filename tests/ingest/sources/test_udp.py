@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 from sources_support import (
     FIXED_TIME,
+    RecordingSleep,
     bounded,
     connected,
     dropped,
@@ -80,3 +81,29 @@ async def test_lines_are_dropped_and_counted_when_the_consumer_falls_behind(send
         # Nothing else was kept: the next line is one sent after the queue drained.
         sender.sendto(b"later\n", listening(source))
         assert (await anext(source)).data == b"later"
+
+
+@bounded
+async def test_an_address_in_use_is_retried_until_it_is_free(sender: socket.socket) -> None:
+    blocker = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    blocker.bind(("127.0.0.1", 0))
+    port = blocker.getsockname()[1]
+    config = feed("udp", f"127.0.0.1:{port}")
+
+    async def on_sleep(count: int) -> None:
+        if count == 2:
+            blocker.close()
+
+    sleep = RecordingSleep(on_sleep)
+    try:
+        async with UdpSource(config, ingest_settings(), sleep=sleep) as source:
+            assert source.address is None
+            assert connected(config.name) == 0
+            await eventually(lambda: source.address is not None, "bound once the port was free")
+            assert connected(config.name) == 1
+            sender.sendto(SENTENCES[0] + b"\n", ("127.0.0.1", port))
+            assert (await anext(source)).data == SENTENCES[0]
+    finally:
+        blocker.close()
+    assert sleep.delays == [0.5, 1.0]
+    assert connected(config.name) == 0
