@@ -6,6 +6,9 @@ A record becomes exactly one row, in one of three tables:
 - `static` → `static_reports` (history of what the transponder claimed);
 - anything else, including a `position` without a fix → `events`, with the record as `data`.
 
+Positions and static reports carry the record's drill mark in a `drill` column (events keep it in
+`data`, with the rest of the record), so a drill vessel's stored history is never mistaken for a real one.
+
 A record that cannot become a row raises `RejectedRecord`; the store logs, counts and reports it to
 whoever put it there. Values are checked here, one record at a time, because one bad value reaching
 `COPY` would fail the whole batch around it.
@@ -90,6 +93,7 @@ class PositionRow:
     status: int | None
     receivers: int
     received_at: datetime
+    drill: bool = False
     vessel_id: int | None = None  # filled in when the batch is written
 
 
@@ -100,6 +104,7 @@ class StaticRow:
     source: str
     values: dict[str, Any]  # STATIC_COLUMNS that the record had, checked
     data: bytes  # JSON of the remaining fields
+    drill: bool = False
     vessel_id: int | None = None
 
 
@@ -180,6 +185,7 @@ def _position_row(
         status=_int(record.get("status"), "status", SMALLINT_MAX),
         receivers=receivers_of(record),
         received_at=received_at,
+        drill=bool(record.get("drill")),  # read as `fleet.fold` reads it
     )
 
 
@@ -201,9 +207,9 @@ def _static_row(record: Record, ts: datetime, identity: Identity | None, source:
             values[name] = _int(value, name, BIGINT_MAX if name in ("mmsi", "imo") else INT_MAX)
         else:
             values[name] = _float(value, name)
-    skip = {"kind", "source", "ts", *STATIC_COLUMNS}
+    skip = {"kind", "source", "ts", "drill", *STATIC_COLUMNS}
     data = {k: v for k, v in record.items() if k not in skip}
-    return StaticRow(ts, identity, source, values, to_json(data))
+    return StaticRow(ts, identity, source, values, to_json(data), bool(record.get("drill")))
 
 
 # --- JSON -----------------------------------------------------------------------------------------
@@ -283,7 +289,11 @@ def _time(value: Any, name: str) -> datetime | None:
 
 # --- the spool form -------------------------------------------------------------------------------
 
-SPOOL_FORMAT = 1
+# Format 2 added the drill mark to positions and static reports. Batches spooled by format 1 (before an
+# upgrade) are still read: their positions are not drill (the column did not exist), and a static report
+# finds its mark where format 1 kept it, in `data`.
+SPOOL_FORMAT = 2
+_READABLE_FORMATS = frozenset({1, SPOOL_FORMAT})
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
@@ -316,11 +326,14 @@ def encode_rows(rows: Iterable[Row]) -> bytes:
                     row.status,
                     row.receivers,
                     _micros(row.received_at),
+                    row.drill,
                 ]
             )
         elif isinstance(row, StaticRow):
             identity = list(row.identity) if row.identity else None
-            out.append(["s", _micros(row.ts), identity, row.source, row.values, orjson.Fragment(row.data)])
+            out.append(
+                ["s", _micros(row.ts), identity, row.source, row.values, orjson.Fragment(row.data), row.drill]
+            )
         else:
             identity = list(row.identity) if row.identity else None
             out.append(
@@ -341,18 +354,21 @@ def decode_rows(payload: bytes) -> list[Row]:
     """The rows `encode_rows` wrote; raises ValueError on anything else."""
     try:
         document = orjson.loads(payload)
-        if document.get("format") != SPOOL_FORMAT:
-            raise ValueError(f"unknown spool format {document.get('format')!r}")
-        return [_decode_row(item) for item in document["rows"]]
+        version = document.get("format")
+        if version not in _READABLE_FORMATS:
+            raise ValueError(f"unknown spool format {version!r}")
+        return [_decode_row(item, version) for item in document["rows"]]
     except (KeyError, IndexError, TypeError, AttributeError, orjson.JSONDecodeError) as exc:
         raise ValueError(f"not a spooled batch: {exc}") from exc
 
 
-def _decode_row(item: list[Any]) -> Row:
+def _decode_row(item: list[Any], version: int) -> Row:
     tag = item[0]
     identity = (str(item[2][0]), str(item[2][1])) if item[2] else None
     if tag == "p":
-        _, ts, _, source, lon, lat, speed, course, heading, status, receivers, received_at = item
+        if version == 1:
+            item = [*item, False]
+        _, ts, _, source, lon, lat, speed, course, heading, status, receivers, received_at, drill = item
         if identity is None:
             raise ValueError("a spooled position without an identity")
         return PositionRow(
@@ -367,10 +383,14 @@ def _decode_row(item: list[Any]) -> Row:
             status,
             receivers,
             _from_micros(received_at),
+            drill is True,
         )
     if tag == "s":
-        _, ts, _, source, values, data = item
-        return StaticRow(_from_micros(ts), identity, source, dict(values), orjson.dumps(data))
+        if version == 1:
+            data = dict(item[5])
+            item = [*item[:5], data, data.pop("drill", False)]
+        _, ts, _, source, values, data, drill = item
+        return StaticRow(_from_micros(ts), identity, source, dict(values), orjson.dumps(data), drill is True)
     if tag == "e":
         _, ts, _, source, kind, data, received_at = item
         return EventRow(

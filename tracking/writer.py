@@ -45,6 +45,7 @@ POSITION_COLUMNS = (
     "status",
     "receivers",
     "received_at",
+    "drill",
 )
 POSITION_TYPES = (
     "timestamptz",
@@ -58,6 +59,7 @@ POSITION_TYPES = (
     "int2",
     "int2",
     "timestamptz",
+    "bool",
 )
 STATIC_TYPES = (
     "timestamptz",
@@ -75,6 +77,7 @@ STATIC_TYPES = (
     "float4",  # draught
     "text",  # destination
     "jsonb",
+    "bool",  # drill
 )
 EVENT_COLUMNS = ("ts", "vessel_id", "source", "kind", "data", "received_at")
 EVENT_TYPES = ("timestamptz", "int8", "text", "text", "jsonb", "timestamptz")
@@ -85,7 +88,7 @@ def _copy_sql(table: str, columns: Sequence[str]) -> str:
 
 
 COPY_POSITIONS = _copy_sql("positions", POSITION_COLUMNS)
-COPY_STATIC = _copy_sql("static_reports", ("ts", "vessel_id", "source", *STATIC_COLUMNS, "data"))
+COPY_STATIC = _copy_sql("static_reports", ("ts", "vessel_id", "source", *STATIC_COLUMNS, "data", "drill"))
 COPY_EVENTS = _copy_sql("events", EVENT_COLUMNS)
 
 # A provisional vessel takes the name its transponder gives; a registered one keeps the registry's.
@@ -199,6 +202,7 @@ async def _copy(conn: Connection, rows: Sequence[Row], timings: defaultdict[str,
                             p.status,
                             p.receivers,
                             p.received_at,
+                            p.drill,
                         )
                     )
             timings["positions"] += time.perf_counter() - started
@@ -209,7 +213,7 @@ async def _copy(conn: Connection, rows: Sequence[Row], timings: defaultdict[str,
                 for s in statics:
                     values = [s.values.get(name) for name in STATIC_COLUMNS]
                     await copy.write_row(
-                        (s.ts, s.vessel_id, s.source, *values, Jsonb(s.data, dumps=_as_json))
+                        (s.ts, s.vessel_id, s.source, *values, Jsonb(s.data, dumps=_as_json), s.drill)
                     )
             names = {
                 s.vessel_id: s.values["shipname"] for s in statics if s.vessel_id and s.values.get("shipname")
