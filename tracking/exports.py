@@ -5,6 +5,11 @@ GPX is written by gpxpy and KML by simplekml, never by hand: both formats have e
 more than a template. KML carries the track twice: a `gx:Track` with a time per point, for Google
 Earth's time slider, and a plain `LineString` for every other reader.
 
+Every point says whether it came from drill traffic, in the form each format has for per-point data:
+`drill` in JSON points, CSV rows and fleet GeoJSON features; `coordDrill` beside `coordTimes` in a track's
+GeoJSON (with `drill` true when any point is); `<type>drill</type>` on GPX track points; a `drill`
+`gx:SimpleArrayData` in KML. A drill track must never pass for a real vessel's once it leaves seawatch.
+
 Fleet exports (`stream_positions`) read through a server-side cursor and yield bytes as they go: an
 export of a month of a busy coast is millions of rows and never sits in memory, in the database
 driver or here.
@@ -36,8 +41,10 @@ MEDIA_TYPES: dict[str, str] = {
     "gpx": "application/gpx+xml",
     "kml": "application/vnd.google-earth.kml+xml",
 }
-CSV_COLUMNS = ("ts", "lon", "lat", "speed", "course", "heading", "source")
-FLEET_CSV_COLUMNS = ("ts", "vessel_id", "vessel_name", "source", "lon", "lat", "speed", "course", "heading")
+CSV_COLUMNS = ("ts", "lon", "lat", "speed", "course", "heading", "source", "drill")
+# A fleet row: who, then the track columns (`source` moved up beside the vessel).
+FLEET_CSV_COLUMNS = ("ts", "vessel_id", "vessel_name", "source", *CSV_COLUMNS[1:6], "drill")
+DRILL_GPX_TYPE = "drill"  # the GPX `<type>` of a drill point
 CURSOR_ROWS = 5000
 
 
@@ -58,6 +65,15 @@ class TrackInfo:
 
 def _iso(value: datetime) -> str:
     return value.isoformat().replace("+00:00", "Z")
+
+
+def _csv_value(value: Any) -> Any:
+    # Lower-case booleans, as JSON spells them; an unknown value is an empty cell.
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
 
 
 def track_json(track: Track, info: TrackInfo) -> bytes:
@@ -86,6 +102,8 @@ def track_geojson(track: Track, info: TrackInfo) -> bytes:
         "count": len(track),
         "simplified": info.simplified,
         "coordTimes": [p["ts"] for p in track.points()],
+        "drill": bool(track.drill.any()),
+        "coordDrill": track.drill.tolist(),
     }
     features = []
     if len(track) == 1:
@@ -102,7 +120,7 @@ def track_csv(track: Track) -> bytes:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for p in track.points():
-        writer.writerow(["" if p[c] is None else p[c] for c in CSV_COLUMNS])
+        writer.writerow([_csv_value(p[c]) for c in CSV_COLUMNS])
     return out.getvalue().encode()
 
 
@@ -112,12 +130,14 @@ def track_gpx(track: Track, info: TrackInfo) -> bytes:
     gpx.name = f"{info.title} {_iso(info.start)} – {_iso(info.end)}"
     gpx_track = gpxpy.gpx.GPXTrack(name=info.title)
     segment = gpxpy.gpx.GPXTrackSegment()
+    drill = track.drill.tolist()
     for i in range(len(track)):
-        segment.points.append(
-            gpxpy.gpx.GPXTrackPoint(
-                latitude=float(track.lat[i]), longitude=float(track.lon[i]), time=track.time(i)
-            )
+        point = gpxpy.gpx.GPXTrackPoint(
+            latitude=float(track.lat[i]), longitude=float(track.lon[i]), time=track.time(i)
         )
+        if drill[i]:
+            point.type = DRILL_GPX_TYPE
+        segment.points.append(point)
     gpx_track.segments.append(segment)
     gpx.tracks.append(gpx_track)
     return str(gpx.to_xml(version="1.1")).encode()
@@ -129,6 +149,10 @@ def track_kml(track: Track, info: TrackInfo) -> bytes:
     timed = kml.newgxtrack(name=info.title)
     timed.newwhen([_iso(track.time(i)) for i in range(len(track))])
     timed.newgxcoord([(x, y, 0.0) for x, y in coords])
+    schema = kml.newschema(name="seawatch")
+    schema.newgxsimplearrayfield(name="drill", type=simplekml.Types.bool, displayname="Drill")
+    timed.extendeddata.schemadata.schemaurl = schema.id  # simplekml adds the "#"
+    timed.extendeddata.schemadata.newgxsimplearraydata("drill", [int(d) for d in track.drill.tolist()])
     if len(coords) > 1:
         line = kml.newlinestring(name=f"{info.title} (line)", coords=coords)
         line.style.linestyle.width = 2
@@ -151,7 +175,7 @@ def render_track(track: Track, info: TrackInfo, fmt: TrackFormat) -> bytes:
 # --- fleet exports ---------------------------------------------------------------------------------
 
 FLEET_SQL = (
-    "SELECT p.ts, p.vessel_id, v.name, p.source, p.lon, p.lat, p.speed, p.course, p.heading"
+    "SELECT p.ts, p.vessel_id, v.name, p.source, p.lon, p.lat, p.speed, p.course, p.heading, p.drill"
     " FROM positions p LEFT JOIN vessels v ON v.id = p.vessel_id"
     " WHERE p.ts >= %s AND p.ts < %s AND p.lon BETWEEN %s AND %s AND p.lat BETWEEN %s AND %s"
     " ORDER BY p.ts LIMIT %s"
@@ -201,9 +225,17 @@ def _fleet_rows(rows: Iterable[tuple[Any, ...]], fmt: FleetFormat, first: bool) 
     if fmt == "csv":
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        for ts, vessel_id, name, source, lon, lat, speed, course, heading in rows:
+        for ts, vessel_id, name, source, lon, lat, speed, course, heading, drill in rows:
             writer.writerow(
-                [_iso(ts), vessel_id, name or "", source, lon, lat, *_blank(speed, course, heading)]
+                [
+                    _iso(ts),
+                    vessel_id,
+                    name or "",
+                    source,
+                    lon,
+                    lat,
+                    *map(_csv_value, (speed, course, heading, drill)),
+                ]
             )
         return out.getvalue().encode()
     features = [
@@ -219,13 +251,10 @@ def _fleet_rows(rows: Iterable[tuple[Any, ...]], fmt: FleetFormat, first: bool) 
                     "speed": speed,
                     "course": course,
                     "heading": heading,
+                    "drill": drill,
                 },
             }
         )
-        for ts, vessel_id, name, source, lon, lat, speed, course, heading in rows
+        for ts, vessel_id, name, source, lon, lat, speed, course, heading, drill in rows
     ]
     return (b"" if first else b",") + b",".join(features)
-
-
-def _blank(*values: float | None) -> list[Any]:
-    return ["" if v is None else v for v in values]

@@ -39,19 +39,19 @@ Connection = AsyncConnection[TupleRow]
 # Sources are sent as small codes (a text column would make the binary rows variable-length);
 # code 0 is any source not listed here.
 SOURCES: tuple[str, ...] = ("ais", "jt808", "terminal_json", "tag", "sim")
-# The track comes back as one row of seven arrays in binary (psycopg hands their bytes over untouched,
+# The track comes back as one row of eight arrays in binary (psycopg hands their bytes over untouched,
 # see `_RawLoader`): COPY would cost a Python round of the driver per row, which at 260,000 rows is most
 # of the time. Native types only: extract(epoch …) would return numeric, whose arithmetic costs more
 # than the scan itself. timestamptz is 8-byte microseconds since 2000-01-01; real is float4.
 TRACK_SQL = (
     "SELECT count(*), array_agg(ts), array_agg(lon), array_agg(lat), array_agg(COALESCE(speed, 'NaN')),"
     " array_agg(COALESCE(course, 'NaN')), array_agg(COALESCE(heading, 'NaN')),"
-    " array_agg(COALESCE(array_position(%s::text[], source), 0)::int2)"
+    " array_agg(COALESCE(array_position(%s::text[], source), 0)::int2), array_agg(drill)"
     " FROM (SELECT * FROM positions WHERE vessel_id = %s AND ts >= %s AND ts < %s ORDER BY ts LIMIT %s) p"
 )
 _PG_EPOCH_S = 946_684_800.0  # 2000-01-01T00:00:00Z in unix seconds
-# Binary array element types, by the array type's OID: timestamptz[], float8[], float4[], int2[].
-_ARRAY_ELEMENTS = {1185: ">i8", 1022: ">f8", 1021: ">f4", 1005: ">i2"}
+# Binary array element types, by the array type's OID: timestamptz[], float8[], float4[], int2[], bool[].
+_ARRAY_ELEMENTS = {1185: ">i8", 1022: ">f8", 1021: ">f4", 1005: ">i2", 1000: "?"}
 
 
 class _RawLoader(Loader):
@@ -92,6 +92,7 @@ class Track:
     course: Floats  # degrees, NaN unknown
     heading: Floats
     source: npt.NDArray[np.int32]  # index into SOURCES + 1; 0 other
+    drill: npt.NDArray[np.bool_]  # the point came from drill traffic
 
     def __len__(self) -> int:
         return len(self.ts)
@@ -106,6 +107,7 @@ class Track:
             self.course[index],
             self.heading[index],
             self.source[index],
+            self.drill[index],
         )
 
     def source_name(self, i: int) -> str:
@@ -118,6 +120,7 @@ class Track:
     def points(self) -> Iterator[dict[str, Any]]:
         """One JSON-ready object per point (unknown values as None)."""
         speed, course, heading = (_nullable(a) for a in (self.speed, self.course, self.heading))
+        drill = self.drill.tolist()
         for i in range(len(self)):
             yield {
                 "ts": self.time(i).isoformat().replace("+00:00", "Z"),
@@ -127,6 +130,7 @@ class Track:
                 "course": course[i],
                 "heading": heading[i],
                 "source": self.source_name(i),
+                "drill": drill[i],
             }
 
     def distance_m(self) -> float:
@@ -142,7 +146,8 @@ def _nullable(values: Floats) -> list[float | None]:
 
 def empty_track(vessel_id: int) -> Track:
     nothing = np.empty(0, dtype=np.float64)
-    return Track(vessel_id, nothing, nothing, nothing, nothing, nothing, nothing, np.empty(0, np.int32))
+    n = nothing
+    return Track(vessel_id, n, n, n, n, n, n, np.empty(0, np.int32), np.empty(0, bool))
 
 
 async def fetch_track(
@@ -160,9 +165,11 @@ async def fetch_track(
         raise TrackTooLarge(
             f"the track has more than {max_points} points in that range: ask for a shorter one"
         )
-    ts_raw, lon, lat, speed, course, heading, source = (
+    ts_raw, lon, lat, speed, course, heading, source, drill = (
         parse_array(value, element)
-        for value, element in zip(row[1:], (">i8", ">f8", ">f8", ">f4", ">f4", ">f4", ">i2"), strict=True)
+        for value, element in zip(
+            row[1:], (">i8", ">f8", ">f8", ">f4", ">f4", ">f4", ">i2", "?"), strict=True
+        )
     )
     ts = ts_raw.astype(np.float64) / 1e6 + _PG_EPOCH_S
     # array_agg keeps the subquery's order in practice, but SQL does not promise it: sort (a sorted
@@ -177,6 +184,7 @@ async def fetch_track(
         course.astype(np.float64)[order],
         heading.astype(np.float64)[order],
         source.astype(np.int32)[order],
+        drill.astype(bool)[order],
     )
 
 
