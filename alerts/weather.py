@@ -12,6 +12,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import shapely.geometry
 from psycopg.types.json import Jsonb
 
 from alerts.cap import CapAlert, CapError, areas_geojson, parse_cap
@@ -121,4 +122,7 @@ def warning_json(warning: WeatherWarning) -> dict[str, Any]:
         "start": warning.start.isoformat(),
         "end": warning.end.isoformat() if warning.end else None,
         "drill": warning.drill,
+        # Where it applies, for the map (GeoJSON, lon/lat): the area a gale warning covers is what an
+        # operator compares with the boats still out.
+        "area": shapely.geometry.mapping(warning.geometry),
     }

@@ -203,5 +203,7 @@ async def test_an_operator_sees_the_weather_warning_in_force(
         "汕尾近海大风橙色预警", timeout=10000
     )
     await expect(page.locator("#weather-count")).to_have_text("1")
+    # The warning's area is drawn on the map, one outline for its one polygon.
+    await expect(page.locator("path.weather-area")).to_have_count(1)
     await page.screenshot(path=str(screenshot_path("weather")))
     assert page.seawatch_errors == []  # type: ignore[attr-defined]

@@ -9,6 +9,7 @@ export let map;
 let cluster;
 const markers = new Map(); // vessel_id → L.Marker
 let zonesLayer;
+let weatherLayer;
 let trackLayer;
 let layersControl;
 let legend;
@@ -72,6 +73,13 @@ export async function initMap(config) {
   }).addTo(map);
   overlays[t("map.zones")] = zonesLayer;
 
+  // Warning areas under the vessels, dashed so the zones beneath stay readable.
+  weatherLayer = L.geoJSON(null, {
+    style: (f) => ({ className: "weather-area", color: f.properties.extreme ? "#c40f1c" : "#d95a00", weight: 2, dashArray: "2 6", fillOpacity: 0.06 }),
+    onEachFeature: (f, layer) => layer.bindTooltip(() => f.properties.headline, { sticky: true }),
+  }).addTo(map);
+  overlays[t("map.weather")] = weatherLayer;
+
   cluster = L.markerClusterGroup({ disableClusteringAtZoom: 12, maxClusterRadius: 50, showCoverageOnHover: false, chunkedLoading: true });
   cluster.addTo(map);
   overlays[t("map.vessels")] = cluster;
@@ -105,6 +113,17 @@ export function zoneStyle(kind) {
 export function showZones(collection) {
   zonesLayer.clearLayers();
   zonesLayer.addData(collection);
+}
+
+// The areas of the warnings in force, as the weather panel lists them.
+export function showWeather(warnings) {
+  if (!weatherLayer) return;
+  weatherLayer.clearLayers();
+  for (const { warning } of warnings) {
+    if (!warning.area) continue;
+    const extreme = (warning.severity || "").toLowerCase() === "extreme";
+    weatherLayer.addData({ type: "Feature", geometry: warning.area, properties: { headline: warning.headline || warning.event, extreme } });
+  }
 }
 
 function addLegend() {

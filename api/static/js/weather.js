@@ -3,7 +3,7 @@
 import { api, h } from "./api.js";
 import { t, formatTime, onLangChange } from "./i18n.js";
 import { emit } from "./store.js";
-import { focus } from "./map.js";
+import { focus, showWeather } from "./map.js";
 
 const panel = () => document.getElementById("panel-weather");
 let warnings = null; // null: not loaded or unavailable
@@ -30,6 +30,7 @@ function render() {
   const count = document.getElementById("weather-count");
   count.textContent = warnings && warnings.length ? String(warnings.length) : "";
   emit("drill-weather", Boolean(warnings && warnings.some((w) => w.warning.drill)));
+  showWeather(warnings || []);
   if (unavailable) return panel().replaceChildren(h("p", { class: "empty" }, t("weather.unavailable")));
   if (!warnings || !warnings.length) return panel().replaceChildren(h("p", { class: "empty" }, t("weather.none")));
   panel().replaceChildren(...warnings.map(block));
