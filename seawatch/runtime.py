@@ -30,6 +30,8 @@ from seawatch.supervisor import Component, Supervisor
 from tracking.db import Pool, open_pool
 from tracking.identity import IdentityRegistry
 from tracking.service import tracking_components
+from tracking.zone_watch import ZoneWatcher
+from tracking.zones import ZoneIndex
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +83,7 @@ def build_components(
         )
         components.extend(tracking_components(settings, pool))
         components.append(Component("rules", rules_runner(engine, weather), role="ingest"))
+        components += zone_watch(settings, pool, engine)
         if mqtt_out is not None:
             components.append(Component("alerts-mqtt", mqtt_out.run, role="ingest"))
         components += weather_inputs(settings, address, weather)
@@ -105,6 +108,18 @@ def build_components(
 
 def distress_signals(record: dict[str, object]) -> bool:
     return bool(signals(record))
+
+
+def zone_watch(settings: Settings, pool: Pool, engine: AlertEngine) -> list[Component]:
+    """Zone edits from any process (API, `simulate --prepare`) reach the running rules."""
+    if settings.database_url is None:
+        return []
+
+    def use(index: ZoneIndex) -> None:
+        engine.zones = index
+
+    watcher = ZoneWatcher(settings.database_url, pool, [use])
+    return [Component("zones-watch", watcher.run, role="ingest")]
 
 
 def weather_inputs(settings: Settings, address: MqttAddress, weather: WeatherService) -> list[Component]:

@@ -152,6 +152,6 @@ async def _prepare(settings: Settings, simulation: Simulation) -> None:
     finally:
         await pool.close()
     print(
-        "stored the scenario's zones and the drill fleet's registry; (re)start the service to load the zones",
+        "stored the scenario's zones and the drill fleet's registry; running services use the zones at once",
         file=sys.stderr,
     )

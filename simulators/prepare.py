@@ -1,8 +1,8 @@
 """What a deployment needs before a drill, and how to give it: the scenario's zones and the drill
 fleet's registry.
 
-- Zones: a scenario may ship zones of its own (a drill closure, say). The alert engine reads zones when
-  it starts, so they are stored before the service starts (`seawatch demo` and the scenario tests do).
+- Zones: a scenario may ship zones of its own (a drill closure, say). Each zone write notifies running
+  services (`tracking.zone_watch`), so they may be stored before or while the service runs.
 - Registry: a boat with AIS *and* a BeiDou terminal is one vessel only once the registry says so;
   without it the two identities are two provisional vessels lying on top of each other (which the
   collision rule would rightly flag). `registry_csv` writes the simulated fleet in the format of

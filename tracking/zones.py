@@ -40,6 +40,8 @@ ZoneKind = Literal[
 ZONE_KINDS: tuple[str, ...] = get_args(ZoneKind)
 DEMO_ZONES = "shanwei-demo-zones.geojson"
 MAX_VERTICES = 100_000
+#: Every zone write NOTIFYs this channel in its transaction; `tracking.zone_watch` listens.
+ZONES_CHANNEL = "seawatch_zones"
 
 
 class ZoneError(ValueError):
@@ -88,7 +90,22 @@ async def upsert_zone(conn: AsyncConnection[TupleRow], feature: dict[str, Any]) 
     )
     row = await cur.fetchone()
     assert row is not None
+    await notify_zones_changed(conn, str(row[0]))
     return str(row[0])
+
+
+async def remove_zone(conn: AsyncConnection[TupleRow], zone_id: str) -> bool:
+    """Delete a zone; False if there was none."""
+    cur = await conn.execute("DELETE FROM zones WHERE id = %s RETURNING id", (zone_id,))
+    if await cur.fetchone() is None:
+        return False
+    await notify_zones_changed(conn, zone_id)
+    return True
+
+
+async def notify_zones_changed(conn: AsyncConnection[TupleRow], zone_id: str) -> None:
+    # Delivered at commit, so listeners never load a zone that was rolled back.
+    await conn.execute("SELECT pg_notify(%s, %s)", (ZONES_CHANNEL, zone_id))
 
 
 def demo_zone_features() -> list[dict[str, Any]]:

@@ -2,8 +2,9 @@
 
 A zone is stored as `tracking.zones` validates it (kind, name, a valid Polygon/MultiPolygon in lon/lat
 degrees). Its id is `properties.id` (or the feature's `id`), a readable slug such as `maguan-port`.
-After every change the alert engine in this process reloads its zone index, so a new closed area takes
-effect on the next position report.
+After every change the alert engine in this process reloads its zone index, and the write's NOTIFY
+makes the rules in other processes reload theirs (`tracking.zone_watch`): a new closed area takes
+effect on the next position report, without a restart.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from shapely.geometry import shape
 from api.auth import require
 from api.errors import ApiError
 from api.users import User
-from tracking.zones import ZONE_KINDS, ZoneError, ZoneKind, upsert_zone
+from tracking.zones import ZONE_KINDS, ZoneError, ZoneKind, remove_zone, upsert_zone
 
 if TYPE_CHECKING:
     from api.app import ApiServices
@@ -113,7 +114,7 @@ async def store(request: Request, feature: dict[str, Any]) -> dict[str, Any]:
 
 
 async def zones_changed(services: ApiServices) -> None:
-    # An API-only process has no engine; the rules process picks the change up when it next loads zones.
+    # At once for this process's own engine; other processes hear the NOTIFY (`tracking.zone_watch`).
     if services.engine is not None:
         await services.engine.reload_zones()
 
@@ -179,8 +180,7 @@ async def delete_zone(
 ) -> Response:
     services = services_of(request)
     async with services.pool.connection() as conn:
-        cur = await conn.execute("DELETE FROM zones WHERE id = %s RETURNING id", (zone_id,))
-        if await cur.fetchone() is None:
+        if not await remove_zone(conn, zone_id):
             raise ApiError(404, f"no zone {zone_id!r}")
     await zones_changed(services)
     return Response(status_code=204)
