@@ -113,3 +113,18 @@ def base_station(mmsi: int | None = 4_130_001, **changes: Any) -> dict[str, Any]
     }
     record.update(changes)
     return record
+
+
+# A batch as spool format 1 (before positions had a drill column) wrote it: `encode_rows` of commit
+# caf7e08 on a drill position (`ais_position(n=1, drill=True)`), a drill static report and a drill
+# safety event. A spool left by that version must still drain after an upgrade.
+FORMAT_1_BATCH = (
+    b'{"format":1,"rows":[["p",1751356810000000,["mmsi","412000001"],"ais",115.301,22.700499999999998,'
+    b'6.5,91.5,90.0,7,1,1751356810250000],["s",1751356800000000,["mmsi","412000001"],"ais",'
+    b'{"mmsi":412000001,"imo":9123456,"callsign":"BVAB3","shipname":"YUE SHAN WEI YU 12345","ship_type":30,'
+    b'"to_bow":20,"to_stern":8,"to_port":3,"to_starboard":3,"draught":2.4,"destination":"SHANWEI"},'
+    b'{"msg_type":5,"ais_version":0,"epfd":1,"dte":false,"received_at":"2025-07-01T08:00:00+00:00",'
+    b'"feed":"shanwei-rx1","drill":true}],["e",1751356800000000,["mmsi","412000001"],"ais","safety",'
+    b'{"msg_type":14,"mmsi":412000001,"text":"MAYDAY ENGINE FIRE","feed":"shanwei-rx1","drill":true},'
+    b"1751356800000000]]}"
+)

@@ -1,18 +1,23 @@
 """Every export format parses back with its own reader and agrees with the stored points."""
 
+import asyncio
 import csv
 import io
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import defusedxml.ElementTree as ET
 import gpxpy
 import numpy as np
 import pytest
 
+from seawatch.settings import StoreSettings
+from tests.tracking.records import ais_position
 from tests.tracking.sim_tracks import T0, add_vessel, day_trip, store_track
 from tracking.db import Pool
 from tracking.exports import TrackInfo, render_track, stream_positions
+from tracking.store import RecordStore
 from tracking.tracks import Track, fetch_track, simplify_m
 
 KML = "{http://www.opengis.net/kml/2.2}"
@@ -121,3 +126,57 @@ async def test_fleet_exports_stream_every_row_in_the_box(pool: Pool) -> None:
     assert len(limited) == 7
     empty = json.loads(await collect(pool, "geojson", max_rows=0))
     assert empty == {"type": "FeatureCollection", "features": []}
+
+
+# Points 0, 2, 4 real; 1 and 3 heard on a drill feed (the ingest sink marks them `drill: true`).
+DRILL_AT = [False, True, False, True, False]
+
+
+@pytest.fixture
+async def mixed(pool: Pool, tmp_path: Path) -> Track:
+    """A track with drill points, stored through the record store as ingest stores it."""
+    store = RecordStore(pool, StoreSettings(flush_interval_ms=10), tmp_path)
+    task = asyncio.create_task(store.run())
+    try:
+        async with asyncio.timeout(30):
+            for n, drill in enumerate(DRILL_AT):
+                ts = T0 + timedelta(seconds=10 * n)
+                await (await store.put(ais_position(n=n, drill=drill, ts=ts, received_at=ts)))
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    async with pool.connection() as conn:
+        cur = await conn.execute("SELECT DISTINCT vessel_id FROM positions")
+        [(vessel,)] = await cur.fetchall()
+        return await fetch_track(conn, vessel, T0, T0 + timedelta(days=1), max_points=1000)
+
+
+@pytest.mark.usefixtures("timescaledb")
+async def test_every_format_says_which_points_are_drill(mixed: Track) -> None:
+    assert mixed.drill.tolist() == DRILL_AT
+    document = json.loads(render_track(mixed, info(mixed), "json"))
+    assert [p["drill"] for p in document["points"]] == DRILL_AT
+    (feature,) = json.loads(render_track(mixed, info(mixed), "geojson"))["features"]
+    assert feature["properties"]["coordDrill"] == DRILL_AT and feature["properties"]["drill"] is True
+    rows = list(csv.DictReader(io.StringIO(render_track(mixed, info(mixed), "csv").decode())))
+    assert [r["drill"] for r in rows] == ["true" if d else "false" for d in DRILL_AT]
+    gpx = gpxpy.parse(render_track(mixed, info(mixed), "gpx").decode())
+    assert [p.type == "drill" for p in gpx.tracks[0].segments[0].points] == DRILL_AT
+    root = ET.fromstring(render_track(mixed, info(mixed), "kml"))
+    values = root.findall(f".//{GX}Track/{KML}ExtendedData/{KML}SchemaData/{GX}SimpleArrayData/{GX}value")
+    assert [v.text == "1" for v in values] == DRILL_AT
+
+
+@pytest.mark.usefixtures("timescaledb", "mixed")
+async def test_fleet_exports_say_which_points_are_drill(pool: Pool) -> None:
+    rows = list(csv.DictReader(io.StringIO((await collect(pool, "csv")).decode())))
+    assert [r["drill"] for r in rows] == ["true" if d else "false" for d in DRILL_AT]
+    collection = json.loads(await collect(pool, "geojson"))
+    assert [f["properties"]["drill"] for f in collection["features"]] == DRILL_AT
+
+
+async def test_a_real_track_has_no_drill_points(stored: Track) -> None:
+    assert len(stored) > 2 and not stored.drill.any()
+    (feature,) = json.loads(render_track(stored, info(stored), "geojson"))["features"]
+    assert feature["properties"]["drill"] is False
+    assert not any(p["drill"] for p in json.loads(render_track(stored, info(stored), "json"))["points"])

@@ -81,7 +81,33 @@ def test_plain_postgresql_gets_the_same_tables_without_hypertables(embedded_post
         rows = conn.execute(
             "SELECT indexname FROM pg_indexes WHERE tablename IN ('positions', 'events')"
         ).fetchall()
+        drill = conn.execute(
+            "SELECT table_name FROM information_schema.columns WHERE column_name = 'drill'"
+            " AND table_schema = 'public' AND table_name IN ('positions', 'static_reports')"
+        ).fetchall()
     assert {"positions_vessel_ts", "events_vessel_ts"} <= {r[0] for r in rows}
+    assert sorted(r[0] for r in drill) == ["positions", "static_reports"]
+
+
+@pytest.mark.usefixtures("timescaledb")
+def test_positions_stored_before_the_drill_column_read_as_real(empty_database_url: str) -> None:
+    before = [m for m in bundled_migrations() if m.version < 6]
+    migrate(empty_database_url, before)  # a deployment of the previous version, with data
+    with psycopg.connect(empty_database_url, autocommit=True) as conn:
+        conn.execute(
+            "INSERT INTO positions (ts, vessel_id, source, lon, lat) VALUES (now(), 1, 'ais', 115, 22)"
+        )
+        conn.execute("INSERT INTO static_reports (ts, source, data) VALUES (now(), 'ais', '{}')")
+    report = migrate(empty_database_url)
+    assert report.applied[0].name == "drill_positions"  # on a hypertable by now
+    with psycopg.connect(empty_database_url) as conn:
+        assert conn.execute("SELECT drill FROM positions").fetchall() == [(False,)]
+        assert conn.execute("SELECT drill FROM static_reports").fetchall() == [(False,)]
+        with pytest.raises(psycopg.errors.NotNullViolation):
+            conn.execute(
+                "INSERT INTO positions (ts, vessel_id, source, lon, lat, drill)"
+                " VALUES (now(), 1, 'ais', 115, 22, NULL)"
+            )
 
 
 def test_positions_reject_rows_without_a_position(database_url: str) -> None:

@@ -5,7 +5,15 @@ from typing import Any
 import orjson
 import pytest
 
-from tests.tracking.records import T0, ais_position, ais_static, base_station, jt808_position, safety
+from tests.tracking.records import (
+    FORMAT_1_BATCH,
+    T0,
+    ais_position,
+    ais_static,
+    base_station,
+    jt808_position,
+    safety,
+)
 from tracking.rows import (
     EventRow,
     PositionRow,
@@ -132,11 +140,25 @@ def test_missing_received_at_is_the_time_of_writing() -> None:
     assert isinstance(row, EventRow) and row.ts == row.received_at == now
 
 
+def test_drill_records_become_drill_rows_and_real_ones_stay_real() -> None:
+    drill = to_row(ais_position(drill=True))
+    real = to_row(ais_position())
+    assert isinstance(drill, PositionRow) and isinstance(real, PositionRow)
+    assert drill.drill is True and real.drill is False
+    static = to_row(ais_static(drill=True))
+    assert isinstance(static, StaticRow) and static.drill is True
+    assert "drill" not in orjson.loads(static.data)  # a column now, not kept twice
+    event = to_row(safety(drill=True))
+    assert isinstance(event, EventRow) and orjson.loads(event.data)["drill"] is True
+
+
 def test_the_spool_form_rebuilds_the_same_rows() -> None:
     rows = [
         to_row(ais_position(n=1, speed=None, receivers=3)),
+        to_row(ais_position(n=2, drill=True)),
         to_row(jt808_position()),
         to_row(ais_static()),
+        to_row(ais_static(drill=True)),
         to_row(ais_static(mmsi=None)),
         to_row(safety(extra={"nested": [1, 2.5, None]})),
         to_row(base_station()),
@@ -150,7 +172,21 @@ def test_the_spool_form_rebuilds_the_same_rows() -> None:
             assert isinstance(after, StaticRow | EventRow)
             assert orjson.loads(after.data) == orjson.loads(before.data)
             assert (after.ts, after.identity, after.source) == (before.ts, before.identity, before.source)
+        if isinstance(before, StaticRow):
+            assert isinstance(after, StaticRow) and after.drill == before.drill
     assert again[0].ts.tzinfo is not None
+    assert [getattr(r, "drill", None) for r in again[:5]] == [False, True, False, False, True]
+
+
+def test_a_batch_spooled_in_format_1_still_reads() -> None:
+    position, static, event = decode_rows(FORMAT_1_BATCH)
+    assert isinstance(position, PositionRow)
+    assert position.drill is False  # format 1 had no drill mark for positions
+    assert position == to_row(ais_position(n=1))
+    assert isinstance(static, StaticRow)
+    assert static.drill is True  # format 1 kept it in data: it moves to the column
+    assert static == to_row(ais_static(drill=True)) and "drill" not in orjson.loads(static.data)
+    assert isinstance(event, EventRow) and orjson.loads(event.data)["drill"] is True
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from seawatch.embedded import free_port
 from seawatch.settings import DatabaseSettings, StoreSettings
-from tests.tracking.records import ais_position, ais_static, jt808_position, safety
+from tests.tracking.records import FORMAT_1_BATCH, ais_position, ais_static, jt808_position, safety
 from tracking.db import Pool, open_pool
 from tracking.identity import IdentityRegistry
 from tracking.rows import RejectedRecord, encode_rows, to_row
@@ -176,6 +176,55 @@ async def test_with_a_short_interval_records_are_written_without_filling_a_batch
         await asyncio.gather(*futures)
     assert batch_sizes(database_url) == [4]
     assert [count(database_url, t) for t in ("positions", "static_reports", "events")] == [2, 1, 1]
+
+
+@pytest.mark.usefixtures("timescaledb")
+async def test_drill_records_are_stored_as_drill_and_real_ones_as_real(
+    store_pool: Pool, database_url: str, tmp_path: Path
+) -> None:
+    store = RecordStore(store_pool, settings(), tmp_path)
+    records = [
+        ais_position(n=0),
+        ais_position(n=1, drill=True),
+        jt808_position(drill=True),
+        ais_static(drill=True),
+        ais_static(mmsi=412_000_002),
+        safety(drill=True),
+    ]
+    async with asyncio.timeout(30), running(store):
+        await asyncio.gather(*[await store.put(r) for r in records])
+    positions = query(database_url, "SELECT source, ts, drill FROM positions ORDER BY source, ts")
+    assert positions == [
+        ("ais", records[0]["ts"], False),
+        ("ais", records[1]["ts"], True),
+        ("jt808", records[2]["ts"], True),
+    ]
+    assert query(database_url, "SELECT mmsi, drill, data ? 'drill' FROM static_reports ORDER BY mmsi") == [
+        (412_000_001, True, False),
+        (412_000_002, False, False),
+    ]
+    assert query(database_url, "SELECT data->'drill' FROM events") == [(True,)]
+
+
+async def test_a_spool_written_before_the_drill_column_still_drains(
+    store_pool: Pool, database_url: str, tmp_path: Path
+) -> None:
+    spool = Spool(tmp_path, MiB)
+    spool.append(uuid.uuid4(), FORMAT_1_BATCH)  # left by the previous version, before an upgrade
+    spool.append(uuid.uuid4(), encode_rows([to_row(ais_position(n=2, drill=True))]))
+    spool.close()
+    store = RecordStore(store_pool, settings(), tmp_path)
+    async with asyncio.timeout(30), running(store):
+        await wait_until(lambda: store.spool is not None and len(store.spool) == 0, "the spool is drained")
+    assert query(database_url, "SELECT ts, drill FROM positions ORDER BY ts") == [
+        (ais_position(n=1)["ts"], False),  # format 1 knew no drill positions
+        (ais_position(n=2)["ts"], True),
+    ]
+    assert query(database_url, "SELECT shipname, drill FROM static_reports") == [
+        ("YUE SHAN WEI YU 12345", True)
+    ]
+    assert count(database_url, "events") == 1
+    assert not (tmp_path / CORRUPT_DIR).exists()
 
 
 def sample(name: str, **labels: str) -> float:
