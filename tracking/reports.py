@@ -8,6 +8,10 @@ the voyages' own figures (distance, zone times, effort, stored as each voyage cl
 Moratorium violations use the same reading as `alerts.rules.moratorium`: a vessel the closure applies
 to, at sea (outside every harbour and shelter — `in_port_mask`), inside the closure while its schedule
 is in force (`zone_in_force`).
+
+Drill positions (stored with `drill` true) are left out of the figures unless `include_drill` asks for
+them: an exercise must not add sea time, effort or violations to a fisheries record. The report says how
+many it left out (`drill.positions_excluded`); drill alerts are listed with their `drill` flag.
 """
 
 from __future__ import annotations
@@ -160,7 +164,13 @@ class UnknownVessel(LookupError):
 
 
 async def vessel_report(
-    pool: Pool, vessel_id: int, start: datetime, end: datetime, settings: TrackingSettings
+    pool: Pool,
+    vessel_id: int,
+    start: datetime,
+    end: datetime,
+    settings: TrackingSettings,
+    *,
+    include_drill: bool = False,
 ) -> VesselReport:
     async with pool.connection() as conn:
         cur = await conn.execute(
@@ -183,6 +193,9 @@ async def vessel_report(
         voyages = await history.voyages(conn, vessel_id=vessel_id, end=end, limit=MAX_LISTED)
         voyages = [v for v in voyages if v["arrived_at"] is None or v["arrived_at"] > history.iso(start)]
         anomalies, contradictions, alerts = await _evidence(conn, vessel_id, start, end)
+    drill_points = 0 if include_drill else int(track.drill.sum())
+    if drill_points:
+        track = track.take(np.flatnonzero(~track.drill))
     vessel = {
         "id": row[0], "name": row[1], "hull_number": row[2], "owner_name": row[3], "home_port": row[4],
         "licensed_area": row[5], "vessel_type": row[6], "is_fishing": row[7], "ship_type": row[8],
@@ -199,6 +212,7 @@ async def vessel_report(
         "vessel": vessel,
         "period": {"from": history.iso(start), "to": history.iso(end)},
         "figures_from": figures_from,
+        "drill": {"included": include_drill, "positions_excluded": drill_points},
         "voyages": list(reversed(voyages)),  # oldest first, as a log reads
         "totals": {"voyages": len(voyages), **figures},
         "effort_settings": {

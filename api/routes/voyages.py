@@ -121,6 +121,7 @@ async def vessel_report_route(
     from_: Annotated[datetime | None, Query(alias="from")] = None,
     to: datetime | None = None,
     format: Literal["json", "pdf"] = "json",
+    drill: Annotated[bool, Query(description="count drill positions in the figures too")] = False,
 ) -> Any:
     services = services_of(request)
     limits = services.settings.tracking
@@ -131,7 +132,7 @@ async def vessel_report_route(
     except ValueError as exc:
         raise ApiError(422, str(exc), code="invalid_request") from exc
     try:
-        report = await vessel_report(services.pool, vessel_id, start, end, limits)
+        report = await vessel_report(services.pool, vessel_id, start, end, limits, include_drill=drill)
     except UnknownVessel as exc:
         raise ApiError(404, str(exc)) from exc
     except TrackTooLarge as exc:

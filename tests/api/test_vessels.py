@@ -3,6 +3,7 @@
 import csv
 import io
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import gpxpy
 import httpx
@@ -10,7 +11,7 @@ import pytest
 
 from seawatch.settings import TrackingSettings
 from tests.conftest import MakeToken
-from tests.tracking.sim_tracks import BERTH, T0, add_vessel, day_trip, moored, store_track, then
+from tests.tracking.sim_tracks import BERTH, T0, add_vessel, day_trip, moored, store_marked, store_track, then
 from tracking.db import Pool
 from tracking.tracker import Tracker
 from tracking.zones import load_demo_zones
@@ -151,3 +152,28 @@ async def test_fleet_export_streams_csv_and_geojson(
     assert len(geo.json()["features"]) == len(rows)
     wide = {**params, "end": (T0 + timedelta(days=60)).isoformat()}
     assert (await client.get("/api/exports/positions", headers=headers, params=wide)).status_code == 422
+
+
+@pytest.mark.usefixtures("timescaledb")
+async def test_a_drill_record_comes_back_drill_in_the_track(
+    client: httpx.AsyncClient, make_token: MakeToken, pool: Pool, tmp_path: Path
+) -> None:
+    drill = [False, True, False]
+    vessel = await store_marked(pool, tmp_path, drill)
+    headers = auth(await make_token("official"))
+    url = f"/api/vessels/{vessel}/track"
+    points = (await client.get(url, headers=headers, params=RANGE)).json()["points"]
+    assert [p["drill"] for p in points] == drill
+    text = (await client.get(url, headers=headers, params={**RANGE, "format": "csv"})).text
+    assert [r["drill"] for r in csv.DictReader(io.StringIO(text))] == ["false", "true", "false"]
+    (feature,) = (await client.get(url, headers=headers, params={**RANGE, "format": "geojson"})).json()[
+        "features"
+    ]
+    assert feature["properties"]["coordDrill"] == drill
+    report = f"/api/reports/vessel/{vessel}"
+    body = (
+        await client.get(report, headers=headers, params={"from": RANGE["start"], "to": RANGE["end"]})
+    ).json()
+    assert body["drill"] == {"included": False, "positions_excluded": 1} and body["totals"]["positions"] == 2
+    asked = {"from": RANGE["start"], "to": RANGE["end"], "drill": "true"}
+    assert (await client.get(report, headers=headers, params=asked)).json()["totals"]["positions"] == 3

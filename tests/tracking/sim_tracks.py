@@ -7,15 +7,21 @@ polygon's boundary all the time, which is what the hysteresis has to survive.
 
 from __future__ import annotations
 
+import asyncio
 import math
 import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from psycopg.types.json import Jsonb
 
+from seawatch.settings import StoreSettings
+from tests.tracking.records import ais_position
+from tracking.db import Pool
 from tracking.geo import EARTH_RADIUS_M, KNOT_MS, local_xy_m
+from tracking.store import RecordStore
 
 T0 = datetime(2025, 3, 3, 0, 0, tzinfo=UTC)  # outside the summer moratorium
 BERTH = (115.37, 22.77)  # well inside Shanwei Port
@@ -135,6 +141,25 @@ async def store_track(conn: Any, vessel_id: int, points: list[Point], source: st
     ):
         for p in points:
             await copy.write_row((p.ts, vessel_id, source, p.lon, p.lat, p.speed, p.course, p.ts))
+
+
+async def store_marked(pool: Pool, spool_dir: Path, drill: list[bool]) -> int:
+    """AIS positions 10 s apart from T0, `drill` as given, written by the record store as ingest writes
+    them (the ingest sink marks drill traffic `drill: true`). Returns the vessel's id."""
+    store = RecordStore(pool, StoreSettings(flush_interval_ms=10), spool_dir)
+    task = asyncio.create_task(store.run())
+    try:
+        async with asyncio.timeout(30):
+            for n, mark in enumerate(drill):
+                ts = T0 + timedelta(seconds=10 * n)
+                await (await store.put(ais_position(n=n, drill=mark, ts=ts, received_at=ts)))
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    async with pool.connection() as conn:
+        cur = await conn.execute("SELECT DISTINCT vessel_id FROM positions")
+        [(vessel,)] = await cur.fetchall()
+    return int(vessel)
 
 
 async def store_gate_read(

@@ -1,6 +1,5 @@
 """Every export format parses back with its own reader and agrees with the stored points."""
 
-import asyncio
 import csv
 import io
 import json
@@ -12,12 +11,9 @@ import gpxpy
 import numpy as np
 import pytest
 
-from seawatch.settings import StoreSettings
-from tests.tracking.records import ais_position
-from tests.tracking.sim_tracks import T0, add_vessel, day_trip, store_track
+from tests.tracking.sim_tracks import T0, add_vessel, day_trip, store_marked, store_track
 from tracking.db import Pool
 from tracking.exports import TrackInfo, render_track, stream_positions
-from tracking.store import RecordStore
 from tracking.tracks import Track, fetch_track, simplify_m
 
 KML = "{http://www.opengis.net/kml/2.2}"
@@ -135,19 +131,8 @@ DRILL_AT = [False, True, False, True, False]
 @pytest.fixture
 async def mixed(pool: Pool, tmp_path: Path) -> Track:
     """A track with drill points, stored through the record store as ingest stores it."""
-    store = RecordStore(pool, StoreSettings(flush_interval_ms=10), tmp_path)
-    task = asyncio.create_task(store.run())
-    try:
-        async with asyncio.timeout(30):
-            for n, drill in enumerate(DRILL_AT):
-                ts = T0 + timedelta(seconds=10 * n)
-                await (await store.put(ais_position(n=n, drill=drill, ts=ts, received_at=ts)))
-    finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+    vessel = await store_marked(pool, tmp_path, DRILL_AT)
     async with pool.connection() as conn:
-        cur = await conn.execute("SELECT DISTINCT vessel_id FROM positions")
-        [(vessel,)] = await cur.fetchall()
         return await fetch_track(conn, vessel, T0, T0 + timedelta(days=1), max_points=1000)
 
 

@@ -116,3 +116,25 @@ async def test_the_pdf_is_a_readable_two_page_document(pool: Pool, tmp_path: Pat
     if shutil.which("pdftoppm"):
         pages = render_pages(out, tmp_path)
         assert len(pages) == 2 and all(p.stat().st_size > 10_000 for p in pages)
+
+
+async def test_drill_positions_stay_out_of_the_figures_unless_asked(pool: Pool) -> None:
+    vessel, track = await tracked_day_trip(pool)
+    period = (T0, T0 + timedelta(days=1))
+    real = (await vessel_report(pool, vessel, *period, SETTINGS)).data
+    # An exercise on a drill feed puts the boat, on paper, 30 km off for an hour of its day.
+    drill_at = [T0 + timedelta(hours=3, seconds=10 * i + 5) for i in range(360)]
+    async with pool.connection() as conn, conn.cursor() as cur:
+        await cur.executemany(
+            "INSERT INTO positions (ts, vessel_id, source, lon, lat, speed, drill)"
+            " VALUES (%s, %s, 'ais', 115.7, 22.5, 3.5, true)",
+            [(ts, vessel) for ts in drill_at],
+        )
+    report = (await vessel_report(pool, vessel, *period, SETTINGS)).data
+    assert report["drill"] == {"included": False, "positions_excluded": len(drill_at)}
+    assert report["totals"] == real["totals"]
+    assert real["drill"] == {"included": False, "positions_excluded": 0}
+    asked = (await vessel_report(pool, vessel, *period, SETTINGS, include_drill=True)).data
+    assert asked["drill"] == {"included": True, "positions_excluded": 0}
+    assert asked["totals"]["positions"] == len(track) + len(drill_at)
+    assert asked["totals"]["distance_nm"] > real["totals"]["distance_nm"]
