@@ -71,7 +71,7 @@ class IngestService:
         # Records and the anomalies they reveal reach the store and, when given, the alert engine.
         observed: RecordSink = self.store if observe is None else ObservedSink(self.store, observe)
         # Outermost: the store, the anomaly detector and the alert engine all see a record's drill mark.
-        self.sink: RecordSink = DrillMarkingSink(AnomalySink(observed, self.anomalies.check), settings.drill)
+        self.sink: RecordSink = DrillMarkingSink(AnomalySink(observed, self.anomalies), settings.drill)
         self.jt808 = (
             Jt808Server(settings.jt808, self.sink, TerminalAuthStore(pool))
             if settings.jt808.enabled

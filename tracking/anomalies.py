@@ -36,14 +36,14 @@ alert per condition anyway, this only keeps the events table from a row per repo
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from seawatch.settings import IdentitySettings
 from tracking.geo import KNOT_MS, haversine_m
-from tracking.identity import IdentityRegistry
+from tracking.identity import IdentityRegistry, Lookup
 from tracking.rows import RejectedRecord, identity_of
 
 Record = dict[str, Any]
@@ -53,6 +53,7 @@ ANOMALY_KIND = "identity_anomaly"
 AIS_SOURCES = frozenset({"ais"})
 TERMINAL_SOURCES = frozenset({"jt808", "terminal_json"})
 AIRCRAFT_MSG_TYPES = frozenset({9})
+_FIX_SOURCES = AIS_SOURCES | TERMINAL_SOURCES
 #: GNSS scatter and AIS position resolution (type 27 reports are rounded to ~185 m), forgiven.
 POSITION_NOISE_M = 250.0
 #: The shortest interval assumed between two reports.
@@ -125,19 +126,40 @@ def detect(
     gates: GatePositions | None = None,
 ) -> list[Record]:
     """The anomalies `record` (already resolved to `vessel_id`) reveals; updates `state`."""
-    vessel = state.vessel(vessel_id)
-    found: list[tuple[str, Record]] = []
-    if record.get("kind") == "position":
+    kind = record.get("kind")
+    if kind == "position":
         fix = fix_of(record)
         if fix is None:
             return []
+        return _detect(state, vessel_id, record, fix, settings, now, gates or {})
+    if kind == "tag_read":
+        return _detect(state, vessel_id, record, None, settings, now, gates or {})
+    state.vessel(vessel_id)
+    return []
+
+
+def _detect(
+    state: AnomalyState,
+    vessel_id: int,
+    record: Record,
+    fix: Fix | None,
+    settings: IdentitySettings,
+    now: datetime,
+    gates: GatePositions,
+) -> list[Record]:
+    """`detect` with the position's fix worked out (None: the record is a gate read)."""
+    vessel = state.vessel(vessel_id)
+    found: list[tuple[str, Record]] = []
+    if fix is not None:
         found += _two_places(vessel, fix, record, settings)
         found += _sources_disagree(vessel, fix, settings, now)
         latest = vessel.fixes.get(fix.source)
         if latest is None or latest.ts <= fix.ts:
             vessel.fixes[fix.source] = fix
-    elif record.get("kind") == "tag_read":
-        found += _gate_read(state, vessel, record, settings, now, gates or {})
+    else:
+        found += _gate_read(state, vessel, record, settings, now, gates)
+    if not found:
+        return []
     return [
         anomaly(record, vessel_id, name, evidence, now)
         for name, evidence in found
@@ -166,7 +188,7 @@ def overdue_departures(state: AnomalyState, settings: IdentitySettings, now: dat
 def fix_of(record: Record) -> Fix | None:
     """The position a record places its vessel at, or None when it places it nowhere we compare."""
     source, lon, lat, ts = record.get("source"), record.get("lon"), record.get("lat"), _ts(record)
-    if source not in AIS_SOURCES | TERMINAL_SOURCES or ts is None:
+    if source not in _FIX_SOURCES or ts is None:
         return None
     if record.get("fix") is False:
         return None  # a terminal without a GNSS fix sends 0, 0 or its last fix: it places it nowhere
@@ -347,10 +369,25 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass(frozen=True, slots=True)
+class Subject:
+    """A record the detector has something to say about, with what every check needs, worked out once."""
+
+    record: Record
+    identity: tuple[str, str]
+    ts: datetime
+    fix: Fix | None  # for a position
+
+
 class AnomalyDetector:
-    """`detect` for records straight from ingest: resolves each record's vessel through the identity
-    registry (its cache; a cache miss costs one query, an unknown identity gets the provisional vessel the
-    store would create anyway) and keeps the state."""
+    """`detect` for records straight from ingest, resolving each record's vessel through the identity
+    registry and keeping the state.
+
+    The ingest path (`ingest.anomaly_sink`) uses the parts: `subject` (is there anything to check?),
+    `known_vessel` (the registry's cache: a dict lookup, no query), `detect_subject`, and — for the few
+    records whose vessel only the database knows — `resolve`, one query for many records; an unknown
+    identity gets the provisional vessel the store would create anyway. `check` does all of it for one
+    record."""
 
     def __init__(
         self,
@@ -367,23 +404,48 @@ class AnomalyDetector:
         self.gates = dict(gates or {})
         self.state = AnomalyState(clock(), max_vessels=max_vessels)
 
-    async def check(self, record: Record) -> list[Record]:
-        """The anomalies this record reveals (usually none)."""
+    def subject(self, record: Record) -> Subject | None:
+        """What to check this record with, or None when it can reveal nothing (most kinds)."""
         kind = record.get("kind")
         if kind == "position":
-            if fix_of(record) is None:
-                return []
-        elif kind != "tag_read":
-            return []
+            fix = fix_of(record)
+            if fix is None:
+                return None
+            return Subject(record, fix.identity, fix.ts, fix)
+        if kind != "tag_read":
+            return None
         ts = _ts(record)
         try:
             identity = identity_of(record)
         except RejectedRecord:
-            return []
+            return None
         if identity is None or ts is None:
+            return None
+        return Subject(record, identity, ts, None)
+
+    def known_vessel(self, subject: Subject) -> int | None:
+        """The subject's vessel if the registry's cache knows it (no query), else None."""
+        return self.registry.cached(subject.identity[0], subject.identity[1], subject.ts)
+
+    async def resolve(self, subjects: Sequence[Subject]) -> list[int]:
+        """The vessels of many subjects: one query for all the cache does not know, then any creations."""
+        return await self.registry.resolve_many([Lookup(*s.identity, s.ts) for s in subjects])
+
+    def detect_subject(self, subject: Subject, vessel_id: int) -> list[Record]:
+        """The anomalies the subject's record reveals, its vessel resolved; updates the state."""
+        return _detect(
+            self.state, vessel_id, subject.record, subject.fix, self.settings, self.clock(), self.gates
+        )
+
+    async def check(self, record: Record) -> list[Record]:
+        """The anomalies this record reveals (usually none)."""
+        subject = self.subject(record)
+        if subject is None:
             return []
-        vessel_id = await self.registry.resolve(identity[0], identity[1], ts)
-        return detect(self.state, vessel_id, record, self.settings, self.clock(), gates=self.gates)
+        vessel_id = self.known_vessel(subject)
+        if vessel_id is None:
+            [vessel_id] = await self.resolve([subject])
+        return self.detect_subject(subject, vessel_id)
 
     def overdue(self) -> list[Record]:
         """Dark departures that waiting has revealed since the last call."""

@@ -7,8 +7,11 @@ can merge or replace it. If the identity is known but not at that time, the prov
 exactly the gap between the known periods, so periods of one identity never overlap.
 
 Creation is serialised per identity by a transaction-level advisory lock: two workers that meet the
-same new MMSI at the same moment get the same vessel. Anything else that writes `vessel_identities`
-(the registry import) should take the same lock (`identity_lock_key`) and call `forget` afterwards.
+same new MMSI at the same moment get the same vessel. The identities one `resolve_many` call must create
+are created together, in one transaction (locks taken in a fixed order, so two workers cannot deadlock):
+a cold database meeting a fleet costs a few statements per batch, not per vessel. Anything else that
+writes `vessel_identities` (the registry import) should take the same lock (`identity_lock_key`) and
+call `forget` afterwards.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal, NamedTuple
 
 from psycopg import AsyncConnection
@@ -103,6 +106,10 @@ class IdentityRegistry:
     def clear(self) -> None:
         self._cache.clear()
 
+    def cached(self, kind: str, value: str, ts: datetime) -> int | None:
+        """The vessel from the cache alone, or None when only the database can tell (no query here)."""
+        return self._cached(kind, value, ts)
+
     async def resolve(self, kind: str, value: str, ts: datetime) -> int:
         """The vessel that carried `kind`/`value` at `ts`, creating a provisional one if none did."""
         return (await self.resolve_many([Lookup(kind, value, ts)]))[0]
@@ -113,7 +120,7 @@ class IdentityRegistry:
         `conn`, when given, must not be inside a transaction: each step commits on its own, so a vessel
         created here exists (and is cached) whatever happens to the caller's later work.
         """
-        result = [self._cached(lookup) for lookup in lookups]
+        result = [self._cached(kind, value, ts) for kind, value, ts in lookups]
         if all(vessel is not None for vessel in result):
             return [vessel for vessel in result if vessel is not None]
         if conn is None:
@@ -129,8 +136,8 @@ class IdentityRegistry:
 
     # --- internals ------------------------------------------------------------------------------
 
-    def _cached(self, lookup: Lookup) -> int | None:
-        key = (lookup.kind, lookup.value)
+    def _cached(self, kind: str, value: str, ts: datetime) -> int | None:
+        key = (kind, value)
         entry = self._cache.get(key)
         if entry is None:
             return None
@@ -140,7 +147,7 @@ class IdentityRegistry:
             del self._cache[key]
             return None
         self._cache.move_to_end(key)
-        return _vessel_at(periods, lookup.ts)
+        return _vessel_at(periods, ts)
 
     def _remember(self, key: tuple[str, str], periods: tuple[Period, ...]) -> None:
         self._cache[key] = (periods, self.clock())
@@ -155,65 +162,97 @@ class IdentityRegistry:
         loaded = await self._load(conn, missing)
         for key in missing:
             self._remember(key, loaded.get(key, ()))
+        uncovered: list[int] = []
         for i, lookup in enumerate(lookups):
             if result[i] is None:
-                # Looked up again rather than from `loaded`: an earlier iteration may have created it.
-                entry = self._cache.get((lookup.kind, lookup.value))
-                result[i] = _vessel_at(entry[0] if entry else (), lookup.ts)
+                result[i] = _vessel_at(loaded.get((lookup.kind, lookup.value), ()), lookup.ts)
                 if result[i] is None:
-                    result[i] = await self._create(conn, lookup)
+                    uncovered.append(i)
+        if uncovered:
+            created = await self._create([lookups[i] for i in uncovered], conn)
+            for i, vessel_id in zip(uncovered, created, strict=True):
+                result[i] = vessel_id
         return [vessel for vessel in result if vessel is not None]
 
     async def _load(
-        self, conn: Connection, keys: Iterable[tuple[str, str]]
+        self, conn: Connection, keys: Iterable[tuple[str, str]], *, own: bool = True
     ) -> dict[tuple[str, str], tuple[Period, ...]]:
+        """Every period of `keys`, latest first; in a transaction of its own unless `own` is False
+        (the caller's transaction)."""
         keys = list(keys)
         if not keys:
             return {}
+        if own:
+            async with conn.transaction():
+                return await self._load(conn, keys, own=False)
         found: dict[tuple[str, str], list[Period]] = {}
-        async with conn.transaction():
-            cur = await conn.execute(
-                _SELECT_PERIODS + " WHERE (kind, value) IN (SELECT * FROM unnest(%s::text[], %s::text[]))"
-                " ORDER BY valid_from DESC",
-                ([k for k, _ in keys], [v for _, v in keys]),
-            )
-            for kind, value, vessel_id, valid_from, valid_to in await cur.fetchall():
-                found.setdefault((kind, value), []).append(Period(valid_from, valid_to, vessel_id))
+        cur = await conn.execute(
+            _SELECT_PERIODS + " WHERE (kind, value) IN (SELECT * FROM unnest(%s::text[], %s::text[]))"
+            " ORDER BY valid_from DESC",
+            ([k for k, _ in keys], [v for _, v in keys]),
+        )
+        for kind, value, vessel_id, valid_from, valid_to in await cur.fetchall():
+            found.setdefault((kind, value), []).append(Period(valid_from, valid_to, vessel_id))
         return {key: tuple(periods) for key, periods in found.items()}
 
-    async def _create(self, conn: Connection, lookup: Lookup) -> int:
-        """A provisional vessel for an identity that no period covers at `lookup.ts`."""
-        if lookup.kind not in IDENTITY_KINDS:
-            raise ValueError(f"identity kind {lookup.kind!r} is not one of {IDENTITY_KINDS}")
-        key = (lookup.kind, lookup.value)
+    async def _create(self, lookups: Sequence[Lookup], conn: Connection) -> list[int]:
+        """The vessels of lookups that no period covered when read: provisional vessels, created in one
+        transaction under every identity's lock, unless another worker created them meanwhile."""
+        for lookup in lookups:
+            if lookup.kind not in IDENTITY_KINDS:
+                raise ValueError(f"identity kind {lookup.kind!r} is not one of {IDENTITY_KINDS}")
+        keys = sorted({(lookup.kind, lookup.value) for lookup in lookups})
         async with conn.transaction():
+            # One lock per identity, in the order of `keys`: workers locking overlapping sets queue up.
             await conn.execute(
-                "SELECT pg_advisory_xact_lock(%s, hashtext(%s))",
-                (IDENTITY_LOCK_NAMESPACE, identity_lock_key(*key)),
+                "SELECT pg_advisory_xact_lock(%s, hashtext(k))"
+                " FROM unnest(%s::text[]) WITH ORDINALITY AS t(k, n) ORDER BY n",
+                (IDENTITY_LOCK_NAMESPACE, [identity_lock_key(*key) for key in keys]),
             )
-            # Under the lock, read again: another worker may have created it while we waited.
-            cur = await conn.execute(
-                _SELECT_PERIODS + " WHERE kind = %s AND value = %s ORDER BY valid_from DESC", key
-            )
-            periods = tuple(Period(r[3], r[4], r[2]) for r in await cur.fetchall())
-            vessel_id = _vessel_at(periods, lookup.ts)
-            if vessel_id is None:
-                valid_from, valid_to = _gap_around(periods, lookup.ts)
-                cur = await conn.execute("INSERT INTO vessels (provisional) VALUES (true) RETURNING id")
-                row = await cur.fetchone()
-                assert row is not None
-                vessel_id = int(row[0])
+            # Under the locks, read again: another worker may have created some while we waited.
+            periods = {key: list(found) for key, found in (await self._load(conn, keys, own=False)).items()}
+            vessels: list[int] = []
+            new: list[tuple[tuple[str, str], datetime | None, datetime | None]] = []
+            for lookup in lookups:
+                key = (lookup.kind, lookup.value)
+                known = periods.setdefault(key, [])
+                vessel_id = _vessel_at(known, lookup.ts)
+                if vessel_id is None:
+                    # A placeholder id (negative, unique) until the vessels are inserted below.
+                    vessel_id = -1 - len(new)
+                    valid_from, valid_to = _gap_around(known, lookup.ts)
+                    new.append((key, valid_from, valid_to))
+                    known.append(Period(valid_from, valid_to, vessel_id))
+                vessels.append(vessel_id)
+            if new:
+                cur = await conn.execute(
+                    "INSERT INTO vessels (provisional) SELECT true FROM generate_series(1, %s) RETURNING id",
+                    (len(new),),
+                )
+                ids = [int(row[0]) for row in await cur.fetchall()]
                 await conn.execute(
                     "INSERT INTO vessel_identities (vessel_id, kind, value, valid_from, valid_to)"
-                    " VALUES (%s, %s, %s, COALESCE(%s, '-infinity'::timestamptz),"
-                    " COALESCE(%s, 'infinity'::timestamptz))",
-                    (vessel_id, lookup.kind, lookup.value, valid_from, valid_to),
+                    " SELECT * FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::timestamptz[],"
+                    " %s::timestamptz[]) AS t(vessel_id, kind, value, valid_from, valid_to)",
+                    (
+                        ids,
+                        [key[0] for key, _, _ in new],
+                        [key[1] for key, _, _ in new],
+                        ["-infinity" if start is None else start.isoformat() for _, start, _ in new],
+                        ["infinity" if end is None else end.isoformat() for _, _, end in new],
+                    ),
                 )
-                periods = (*periods, Period(valid_from, valid_to, vessel_id))
-                self.created += 1
-                log.info("new provisional vessel %d for %s %s", vessel_id, lookup.kind, lookup.value)
-        self._remember(key, periods)
-        return vessel_id
+                real = {-1 - n: vessel_id for n, vessel_id in enumerate(ids)}
+                vessels = [real.get(vessel_id, vessel_id) for vessel_id in vessels]
+                for key, known in periods.items():
+                    periods[key] = [p._replace(vessel_id=real.get(p.vessel_id, p.vessel_id)) for p in known]
+                self.created += len(new)
+                for (kind, value, _), vessel_id in zip(new, ids, strict=True):
+                    log.info("new provisional vessel %d for %s %s", vessel_id, kind, value)
+        for key, known in periods.items():
+            # Latest first, as `_load` returns them (the new periods fill gaps between known ones).
+            self._remember(key, tuple(sorted(known, key=_period_order, reverse=True)))
+        return vessels
 
 
 def _vessel_at(periods: Iterable[Period], ts: datetime) -> int | None:
@@ -222,6 +261,10 @@ def _vessel_at(periods: Iterable[Period], ts: datetime) -> int | None:
         if period.covers(ts):
             return period.vessel_id
     return None
+
+
+def _period_order(period: Period) -> datetime:
+    return period.valid_from or datetime.min.replace(tzinfo=UTC)
 
 
 def _gap_around(periods: Iterable[Period], ts: datetime) -> tuple[datetime | None, datetime | None]:

@@ -5,6 +5,7 @@ import asyncio
 import math
 from datetime import datetime, timedelta
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import psycopg
@@ -17,6 +18,7 @@ from tracking.anomalies import (
     REPEAT_AFTER_S,
     AnomalyDetector,
     AnomalyState,
+    Subject,
     detect,
     overdue_departures,
 )
@@ -295,7 +297,7 @@ async def test_anomalies_found_on_the_ingest_path_are_stored_as_events_of_the_ve
     store = RecordStore(pool, StoreSettings(flush_interval_ms=20), tmp_path / "spool")
     clock = Clock(at(-86_400))
     detector = AnomalyDetector(IdentityRegistry(pool), SETTINGS, clock=clock)
-    sink = AnomalySink(store, detector.check)
+    sink = AnomalySink(store, detector)
     runner = asyncio.create_task(store.run())
     try:
         async with asyncio.timeout(20):
@@ -322,23 +324,39 @@ async def test_anomalies_found_on_the_ingest_path_are_stored_as_events_of_the_ve
     assert vessel == named == registered
 
 
-async def test_a_failing_check_never_costs_the_record() -> None:
-    class Sink:
-        def __init__(self) -> None:
-            self.records: list[dict[str, Any]] = []
+class RecordingSink:
+    def __init__(self) -> None:
+        self.records: list[dict[str, Any]] = []
 
-        async def put(self, record: dict[str, Any]) -> "asyncio.Future[None]":
-            self.records.append(record)
-            future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-            future.set_result(None)
-            return future
+    async def put(self, record: dict[str, Any]) -> "asyncio.Future[None]":
+        self.records.append(record)
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        future.set_result(None)
+        return future
 
-    async def broken(record: dict[str, Any]) -> list[dict[str, Any]]:
+
+class BrokenDetector(AnomalyDetector):
+    def __init__(self, *, known: bool) -> None:
+        self.known = known
+
+    def known_vessel(self, subject: Subject) -> int | None:
+        return VESSEL if self.known else None
+
+    async def resolve(self, subjects: Sequence[Subject]) -> list[int]:
+        return [VESSEL for _ in subjects]
+
+    def detect_subject(self, subject: Subject, vessel_id: int) -> list[dict[str, Any]]:
         raise RuntimeError("a bug in the detector")
 
-    inner = Sink()
-    await AnomalySink(inner, broken).put(ais(0, 115.3, 22.7))
-    assert len(inner.records) == 1
+
+@pytest.mark.parametrize("known", [True, False], ids=["cached vessel", "vessel from the database"])
+async def test_a_failing_check_never_costs_the_record(known: bool) -> None:
+    inner = RecordingSink()
+    sink = AnomalySink(inner, BrokenDetector(known=known))
+    durable = await sink.put(ais(0, 115.3, 22.7))
+    await sink.settle()
+    assert inner.records == [ais(0, 115.3, 22.7)]
+    assert durable.done() and durable.exception() is None
 
 
 async def test_overdue_checks_run_periodically_into_the_sink() -> None:
