@@ -1,7 +1,8 @@
 """Decoding an assembled AIS payload into a seawatch record (a JSON-ready dict).
 
 pyais does the bit work; this module only normalises its output to the design's contract, with rules
-declared once per field in `FIELD_RULES` and per value type in `_plain`:
+declared once per field in `FIELD_RULES` and per value type (text, binary, enum), turned into a plan
+once per pyais message class (`_plan_for`) so that each message costs a few list operations:
 
 - ``kind`` by message type (`KINDS`):
 
@@ -47,16 +48,17 @@ the missing bits as zeros and produce plausible-looking but wrong positions.
 
 from __future__ import annotations
 
-import functools
 import math
+import operator
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
+import attrs
 from pyais import bit_vector
-from pyais.messages import MSG_CLASS, Payload
+from pyais.messages import BYTES, MSG_CLASS, STR, Payload
 
 Record = dict[str, Any]
 
@@ -181,40 +183,137 @@ _MESSAGE_FIXUPS: Mapping[int, Callable[[Record], None]] = {
 }
 
 
-def decode_payload(payload: str, fill_bits: int = 0, *, ts: datetime | None = None) -> Record:
-    """Decode an assembled 6-bit payload. Raises `AisDecodeError` (only) for undecodable input."""
+def decode_payload(
+    payload: str, fill_bits: int = 0, *, ts: datetime | None = None, extra: Mapping[str, Any] | None = None
+) -> Record:
+    """Decode an assembled 6-bit payload. Raises `AisDecodeError` (only) for undecodable input.
+
+    The record is ``kind``, ``source``, ``ts``, then `extra` (what the caller knows about the reception,
+    such as ``station`` and ``channel``), then the message's fields.
+    """
     if not payload:
         raise AisDecodeError("empty payload")
     if not payload.isascii() or not 0 <= fill_bits <= 5:
         raise AisDecodeError("payload is not 6-bit armoured ASCII")
     bits = bit_vector(payload.encode("ascii"), fill_bits)
     msg_type = bits.get(0, 6)
-    if msg_type not in KINDS:
+    kind = KINDS.get(msg_type)
+    if kind is None:
         raise AisDecodeError(f"unsupported message type {msg_type}")
-    if len(bits) < MIN_BITS[msg_type]:
-        raise AisDecodeError(
-            f"type {msg_type} message of {len(bits)} bits, at least {MIN_BITS[msg_type]} needed"
-        )
+    size = len(bits)
+    if size < MIN_BITS[msg_type]:
+        raise AisDecodeError(f"type {msg_type} message of {size} bits, at least {MIN_BITS[msg_type]} needed")
     try:
         message = MSG_CLASS[msg_type].from_vector(bits)
-        fields = message.asdict()  # without spare fields
     except Exception as err:  # pyais raises assorted errors on odd payloads (e.g. type 24 part 2)
         raise AisDecodeError(f"type {msg_type}: {err}") from err
+    plan = _PLANS.get(type(message)) or _plan_for(message, msg_type)
 
-    # Only the message's bit fields: asdict() also lists cached helpers such as type 21's full_name.
-    offsets = _field_offsets(type(message))
-    fields = {name: value for name, value in fields.items() if name in offsets}
-    rules = FIELD_RULES.get(msg_type, {})
-    record: Record = {"kind": KINDS[msg_type], "source": "ais", "ts": ts}
-    for name, value in fields.items():
-        rule = rules.get(name)
-        if isinstance(value, Enum) or (rule is not None and rule.raw_divisor is not None):
-            value = _raw_value(bits, offsets.get(name), rule)
-        record[name] = _apply(rule, _plain(value))
+    values = list(plan.values(message))
+    for index, offset, width, signed, divisor in plan.raw:
+        # Enums and values pyais scales wrongly, re-read from the bits at pyais' own offsets.
+        if offset >= size:
+            values[index] = None
+        elif divisor is None:
+            values[index] = bits.get_num(offset, width, signed)
+        else:
+            values[index] = round(bits.get_num(offset, width, signed) / divisor, 6)  # pyais' precision
+    for index, offset, width, signed in plan.sometimes_enum:
+        if isinstance(values[index], Enum):
+            values[index] = bits.get_num(offset, width, signed)
+    for index in plan.text:
+        text = values[index]
+        if text is not None:
+            values[index] = text.split("@", 1)[0].rstrip()
+    for index in plan.binary:
+        data = values[index]
+        if data is not None:
+            values[index] = data.hex()
+    for index, not_available in plan.not_available:
+        if values[index] in not_available:
+            values[index] = None
+
+    record: Record = {"kind": kind, "source": "ais", "ts": ts}
+    if extra:
+        record.update(extra)
+    record.update(zip(plan.names, values, strict=True))
     fixup = _MESSAGE_FIXUPS.get(msg_type)
     if fixup is not None:
         fixup(record)
     return record
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """How the fields of one pyais message class become contract fields, worked out once per class."""
+
+    #: The message's bit fields (no spares, no cached helpers), in pyais' `asdict` order.
+    names: tuple[str, ...]
+    #: The values of `names` from a message object, as a tuple.
+    values: Callable[[Payload], tuple[Any, ...]]
+    #: (index, bit offset, width, signed, divisor or None) of the values re-read from the raw bits.
+    raw: tuple[tuple[int, int, int, bool, float | None], ...]
+    #: The same for values re-read only when pyais gives an enum member (``turn``: the codes +-127, 128).
+    sometimes_enum: tuple[tuple[int, int, int, bool], ...]
+    #: Indexes of 6-bit text values (cut at the first '@', trailing spaces stripped).
+    text: tuple[int, ...]
+    #: Indexes of binary values (lower-case hex).
+    binary: tuple[int, ...]
+    #: (index, values meaning "not available") of the values that have such values.
+    not_available: tuple[tuple[int, tuple[float, ...]], ...]
+
+
+_PLANS: dict[type[Payload], _Plan] = {}
+
+
+def _plan_for(message: Payload, msg_type: int) -> _Plan:
+    # asdict() leaves out spare fields but lists cached helpers such as type 21's full_name: only the
+    # fields in pyais' decoder plan are the message's bit fields.
+    decoder_plan = {
+        name: (offset, width, signed, kind, converter)
+        for name, offset, width, signed, kind, converter in type(message).decoder_plan()
+    }
+    attributes = attrs.fields_dict(type(message))
+    names = tuple(name for name in message.asdict() if name in decoder_plan)
+    rules = FIELD_RULES.get(msg_type, {})
+    raw: list[tuple[int, int, int, bool, float | None]] = []
+    sometimes_enum: list[tuple[int, int, int, bool]] = []
+    text: list[int] = []
+    binary: list[int] = []
+    not_available: list[tuple[int, tuple[float, ...]]] = []
+    for index, name in enumerate(names):
+        offset, width, signed, kind, converter = decoder_plan[name]
+        rule = rules.get(name)
+        # The field converts in pyais' decoder or, like `status`, in the class's own __init__.
+        converters = (converter, attributes[name].converter if name in attributes else None)
+        where = (index, offset, width, signed or (rule is not None and rule.signed))
+        if rule is not None and rule.raw_divisor is not None:
+            raw.append((*where, rule.raw_divisor))
+        elif any(_is_enum(c) for c in converters):
+            raw.append((*where, None))
+        elif any(c is not None for c in converters):
+            sometimes_enum.append(where)
+        elif kind == STR:
+            text.append(index)
+        elif kind == BYTES:
+            binary.append(index)
+        if rule is not None and rule.not_available:
+            not_available.append((index, rule.not_available))
+    getter = operator.attrgetter(*names)
+    values: Callable[[Payload], tuple[Any, ...]] = (
+        getter if len(names) > 1 else lambda message: (getter(message),)
+    )
+    plan = _Plan(
+        names, values, tuple(raw), tuple(sometimes_enum), tuple(text), tuple(binary), tuple(not_available)
+    )
+    _PLANS[type(message)] = plan
+    return plan
+
+
+def _is_enum(converter: Any) -> bool:
+    # pyais' enum fields convert with the enum class itself or its `from_value` class method.
+    owner = getattr(converter, "__self__", converter)
+    return isinstance(owner, type) and issubclass(owner, Enum)
 
 
 def carried_time(record: Record) -> datetime | None:
@@ -230,42 +329,3 @@ def carried_time(record: Record) -> datetime | None:
         return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
     except ValueError:
         return None
-
-
-@functools.cache
-def _field_offsets(message_class: type[Payload]) -> dict[str, tuple[int, int, bool]]:
-    # pyais' own decoder plan: (name, bit offset, width, signed, kind, converter) per field.
-    return {name: (offset, width, signed) for name, offset, width, signed, *_ in message_class.decoder_plan()}
-
-
-def _raw_value(bits: bit_vector, where: tuple[int, int, bool] | None, rule: Rule | None) -> Any:
-    if where is None:
-        return None
-    offset, width, signed = where
-    if offset >= len(bits):
-        return None
-    raw: int = bits.get_num(offset, width, signed or (rule is not None and rule.signed))
-    if rule is not None and rule.raw_divisor is not None:
-        return round(raw / rule.raw_divisor, 6)  # pyais' precision for degrees
-    return raw
-
-
-def _apply(rule: Rule | None, value: Any) -> Any:
-    if rule is not None and value in rule.not_available:
-        return None
-    return value
-
-
-def _plain(value: Any) -> Any:
-    """JSON-ready values: bytes as hex, enums as their value, 6-bit text cut at its first '@'."""
-    if isinstance(value, bytes):
-        return value.hex()
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, str):
-        return value.split("@", 1)[0].rstrip()
-    if isinstance(value, list):
-        return [_plain(item) for item in value]
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    return value

@@ -115,28 +115,41 @@ class NmeaDecoder:
 
 
 def _decode(parts: tuple[_Part, ...]) -> Record | Problem:
+    if len(parts) == 1:
+        return _decode_single(parts[0])
     payload = "".join(p.payload for p in parts)
+    sentences = [p.sentence for p in parts]
+    extra = {"station": _first(_station(s) for s in sentences), "channel": sentences[0].channel or None}
     try:
-        decoded = decode_payload(payload, parts[-1].sentence.fill_bits)
+        record = decode_payload(payload, parts[-1].sentence.fill_bits, extra=extra)
     except AisDecodeError as err:
         return problem("decode", str(err), _raw(parts))
-    sentences = [p.sentence for p in parts]
-    ts = (
+    record["ts"] = (
         _first(s.tag_block.ts for s in sentences if s.tag_block)
         or _first(p.gatehouse_ts for p in parts)
         or _first(s.trailer.ts for s in sentences if s.trailer)
-        or carried_time(decoded)
+        or carried_time(record)
         or _first(p.received_at for p in parts)
     )
-    record: Record = {
-        "kind": decoded.pop("kind"),
-        "source": decoded.pop("source"),
-        "ts": ts,
-        "station": _first(_station(s) for s in sentences),
-        "channel": sentences[0].channel or None,
-    }
-    del decoded["ts"]
-    record.update(decoded)
+    return record
+
+
+def _decode_single(part: _Part) -> Record | Problem:
+    # The common case, one sentence, without the generators `_decode` needs for several.
+    sentence = part.sentence
+    tag_block, trailer = sentence.tag_block, sentence.trailer
+    extra = {"station": _station(sentence), "channel": sentence.channel or None}
+    try:
+        record = decode_payload(sentence.payload, sentence.fill_bits, extra=extra)
+    except AisDecodeError as err:
+        return problem("decode", str(err), sentence.raw)
+    record["ts"] = (
+        (tag_block.ts if tag_block else None)
+        or part.gatehouse_ts
+        or (trailer.ts if trailer else None)
+        or carried_time(record)
+        or part.received_at
+    )
     return record
 
 
