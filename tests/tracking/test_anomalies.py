@@ -3,9 +3,9 @@ the ingest path into a real database."""
 
 import asyncio
 import math
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from collections.abc import Sequence
 from typing import Any
 
 import psycopg
@@ -322,6 +322,28 @@ async def test_anomalies_found_on_the_ingest_path_are_stored_as_events_of_the_ve
     [(vessel, anomaly, named, registered)] = rows
     assert anomaly == "mmsi_two_places"
     assert vessel == named == registered
+
+
+async def test_records_of_a_vessel_not_yet_resolved_are_checked_in_order_then_at_once(pool: Pool) -> None:
+    inner = RecordingSink()
+    clock = Clock(at(61))
+    sink = AnomalySink(inner, AnomalyDetector(IdentityRegistry(pool), SETTINGS, clock=clock))
+    async with asyncio.timeout(20):
+        # A new MMSI: its records wait for the database, the later one behind the earlier one.
+        await sink.put(ais(0, 115.30, 22.70, speed=0.0))
+        await sink.put(ais(60, east(115.30, 22.70, 50_000), 22.70))
+        assert sink.waiting == 2
+        await sink.settle()
+        [clone] = [r for r in inner.records if r["kind"] == "identity_anomaly"]
+        assert clone["anomaly"] == "mmsi_two_places"
+        assert (clone["evidence"]["previous"]["ts"], clone["evidence"]["current"]["ts"]) == (at(0), at(60))
+        # Now the registry's cache knows the vessel: the next record is checked before `put` returns.
+        clock.now = at(1_001)
+        await sink.put(ais(1_000, 115.30, 22.70, speed=0.0))
+        assert sink.waiting == 0
+    [back] = [r for r in inner.records[4:] if r["kind"] == "identity_anomaly"]
+    assert back["evidence"]["previous"]["ts"] == at(60) and back["evidence"]["current"]["ts"] == at(1_000)
+    assert back["vessel_id"] == clone["vessel_id"]
 
 
 class RecordingSink:

@@ -152,3 +152,62 @@ async def test_a_change_made_elsewhere_is_seen_once_the_cache_entry_is_old(pool:
     assert await registry.resolve("mmsi", "412777001", when) == provisional  # still cached
     now[0] = 61.0
     assert await registry.resolve("mmsi", "412777001", when) == row[0]
+
+
+async def test_one_batch_creates_every_new_identity_once_and_fills_only_the_gaps(
+    pool: Pool, database_url: str
+) -> None:
+    # A known tag on hull A until March and hull B from September; a batch meets it in both the gap and
+    # the known periods, along with two new MMSIs (one of them twice).
+    hull_a = add_vessel(database_url, "A", ("tag", "E200-2", None, MAR))
+    hull_b = add_vessel(database_url, "B", ("tag", "E200-2", SEP, None))
+    registry = IdentityRegistry(pool)
+    lookups = [
+        Lookup("mmsi", "412300001", JUN),
+        Lookup("tag", "E200-2", JUN),
+        Lookup("mmsi", "412300002", JAN),
+        Lookup("tag", "E200-2", JAN),
+        Lookup("mmsi", "412300001", SEP),
+        Lookup("tag", "E200-2", MAR),
+    ]
+    async with asyncio.timeout(10):
+        first, gap, second, on_a, again, gap_again = await registry.resolve_many(lookups)
+        assert await registry.resolve_many(lookups) == [first, gap, second, on_a, again, gap_again]  # cached
+        registry.clear()
+        from_database = await registry.resolve_many(lookups)
+    assert from_database == [first, gap, second, on_a, again, gap_again]
+    assert on_a == hull_a
+    assert first == again and gap == gap_again
+    assert len({first, second, gap, hull_a, hull_b}) == 5
+    assert registry.created == 3
+    assert [v for v, provisional in vessel_rows(database_url) if provisional] == sorted([first, second, gap])
+    periods = {p.vessel_id: (p.valid_from, p.valid_to) for p in await registry.periods("tag", "E200-2")}
+    assert periods == {hull_a: (None, MAR), gap: (MAR, SEP), hull_b: (SEP, None)}
+
+
+async def test_workers_creating_overlapping_batches_get_the_same_vessels(
+    database_url: str, pool: Pool
+) -> None:
+    # Two workers, each with its own pool and cache, meet the same new MMSIs in batches, in opposite
+    # orders: the locks must not deadlock, and each MMSI gets one vessel.
+    other_pool = await open_pool(database_url, DatabaseSettings(pool_min=4, pool_max=4))
+    mmsis = [str(412_400_000 + n) for n in range(30)]
+    try:
+        workers = [IdentityRegistry(pool), IdentityRegistry(other_pool)]
+        batches = [
+            [Lookup("mmsi", m, JUN) for m in (mmsis if n % 2 else mmsis[::-1])[n % 3 :]] for n in range(8)
+        ]
+        async with asyncio.timeout(30):
+            results = await asyncio.gather(
+                *(workers[n % 2].resolve_many(batch) for n, batch in enumerate(batches))
+            )
+    finally:
+        await other_pool.close()
+    by_mmsi: dict[str, set[int]] = {}
+    for batch, vessels in zip(batches, results, strict=True):
+        for lookup, vessel in zip(batch, vessels, strict=True):
+            by_mmsi.setdefault(lookup.value, set()).add(vessel)
+    assert sorted(by_mmsi) == sorted(mmsis)
+    assert all(len(vessels) == 1 for vessels in by_mmsi.values())
+    assert len(vessel_rows(database_url)) == len(mmsis)
+    assert workers[0].created + workers[1].created == len(mmsis)
