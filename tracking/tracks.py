@@ -1,8 +1,8 @@
 """A vessel's track over a time range, in full or simplified on the server.
 
-The points come out of PostgreSQL as one row of binary arrays parsed straight into numpy columns: a
-30-day class A track is about 260,000 points, and building a Python tuple per row would cost more than
-the query itself (bench/tracks.py measures both).
+The points come out of PostgreSQL as one bytea of fixed-size binary records read straight into numpy
+columns: a 30-day class A track is about 260,000 points, and building a Python tuple per row would cost
+more than the query itself (bench/tracks.py measures both).
 
 Two simplifications:
 
@@ -16,7 +16,6 @@ Two simplifications:
 
 from __future__ import annotations
 
-import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,9 +25,6 @@ import numpy as np
 import numpy.typing as npt
 import shapely
 from psycopg import AsyncConnection
-from psycopg.abc import Buffer
-from psycopg.adapt import Loader
-from psycopg.pq import Format
 from psycopg.rows import TupleRow
 
 from tracking.geo import local_xy_m
@@ -39,43 +35,50 @@ Connection = AsyncConnection[TupleRow]
 # Sources are sent as small codes (a text column would make the binary rows variable-length);
 # code 0 is any source not listed here.
 SOURCES: tuple[str, ...] = ("ais", "jt808", "terminal_json", "tag", "sim")
-# The track comes back as one row of eight arrays in binary (psycopg hands their bytes over untouched,
-# see `_RawLoader`): COPY would cost a Python round of the driver per row, which at 260,000 rows is most
-# of the time. Native types only: extract(epoch …) would return numeric, whose arithmetic costs more
-# than the scan itself. timestamptz is 8-byte microseconds since 2000-01-01; real is float4.
+# A CASE over constants: a per-row array_position() over a parameter array costs the server more.
+_SOURCE_CODE = (
+    "CASE source "
+    + " ".join(f"WHEN '{name}' THEN {code}" for code, name in enumerate(SOURCES, 1))
+    + " ELSE 0 END::int2"
+)
+# The track comes back as one bytea of fixed-size binary records, one per point, in the layout of
+# `_RECORD`, which numpy reads in place. Measured against the alternatives (bench/tracks.py, README):
+# - one array per column: array_send calls the element's send function per element at output, and
+#   every element carries a 4-byte length: a fifth slower, twice the bytes;
+# - COPY: psycopg hands COPY data over one row a message, a Python round per row;
+# - extract(epoch …) returns numeric, whose arithmetic costs more than the scan: timestamptz goes out
+#   as its native 8-byte microseconds since 2000-01-01, real as float4.
+# No column may be NULL (string_agg would skip the row): hence the COALESCEs and the CASE's ELSE.
+# No ORDER BY: the index scans hand each chunk's rows newest first, and numpy puts those runs in order
+# for less than the server's ordered scan costs. The LIMIT only bounds how much a too-long range reads
+# before it is refused.
 TRACK_SQL = (
-    "SELECT count(*), array_agg(ts), array_agg(lon), array_agg(lat), array_agg(COALESCE(speed, 'NaN')),"
-    " array_agg(COALESCE(course, 'NaN')), array_agg(COALESCE(heading, 'NaN')),"
-    " array_agg(COALESCE(array_position(%s::text[], source), 0)::int2), array_agg(drill)"
-    " FROM (SELECT * FROM positions WHERE vessel_id = %s AND ts >= %s AND ts < %s ORDER BY ts LIMIT %s) p"
+    "SELECT count(*), string_agg(timestamptz_send(ts) || float8send(lon) || float8send(lat)"
+    " || float4send(COALESCE(speed, 'NaN')) || float4send(COALESCE(course, 'NaN'))"
+    f" || float4send(COALESCE(heading, 'NaN')) || int2send({_SOURCE_CODE}) || boolsend(drill), '')"
+    " FROM (SELECT ts, lon, lat, speed, course, heading, source, drill FROM positions"
+    " WHERE vessel_id = %s AND ts >= %s AND ts < %s LIMIT %s) p"
+)
+_RECORD = np.dtype(
+    [
+        ("ts", ">i8"),
+        ("lon", ">f8"),
+        ("lat", ">f8"),
+        ("speed", ">f4"),
+        ("course", ">f4"),
+        ("heading", ">f4"),
+        ("source", ">i2"),
+        ("drill", "?"),
+    ]
 )
 _PG_EPOCH_S = 946_684_800.0  # 2000-01-01T00:00:00Z in unix seconds
-# Binary array element types, by the array type's OID: timestamptz[], float8[], float4[], int2[], bool[].
-_ARRAY_ELEMENTS = {1185: ">i8", 1022: ">f8", 1021: ">f4", 1005: ">i2", 1000: "?"}
 
 
-class _RawLoader(Loader):
-    format = Format.BINARY
-
-    def load(self, data: Buffer) -> bytes:
-        return bytes(data)
-
-
-def parse_array(data: bytes | None, element: str) -> npt.NDArray[Any]:
-    """A one-dimensional PostgreSQL binary array without NULLs as a numpy array."""
-    if data is None:
-        return np.empty(0, dtype=element)
-    ndim, has_null, _ = struct.unpack_from(">iii", data, 0)
-    if ndim == 0:
-        return np.empty(0, dtype=element)
-    if ndim != 1 or has_null:
-        raise ValueError("expected a one-dimensional array without NULLs")
-    (length,) = struct.unpack_from(">i", data, 12)
-    size = np.dtype(element).itemsize
-    items = np.frombuffer(data, dtype=[("len", ">i4"), ("v", element)], count=length, offset=20)
-    if length and np.any(items["len"] != size):
-        raise ValueError("unexpected element size in array")
-    return items["v"]
+def parse_records(data: bytes, count: int) -> npt.NDArray[np.void]:
+    """The query's bytea as `count` records of `_RECORD`."""
+    if len(data) != count * _RECORD.itemsize:
+        raise ValueError(f"expected {count} track records, got {len(data)} bytes")
+    return np.frombuffer(data, dtype=_RECORD, count=count)
 
 
 class TrackTooLarge(ValueError):
@@ -155,9 +158,7 @@ async def fetch_track(
 ) -> Track:
     """All stored points of the vessel in [start, end), oldest first; `TrackTooLarge` past `max_points`."""
     async with conn.cursor(binary=True) as cur:
-        for oid in _ARRAY_ELEMENTS:
-            cur.adapters.register_loader(oid, _RawLoader)
-        await cur.execute(TRACK_SQL, (list(SOURCES), vessel_id, start, end, max_points + 1))
+        await cur.execute(TRACK_SQL, (vessel_id, start, end, max_points + 1))
         row = await cur.fetchone()
     if row is None or not row[0]:
         return empty_track(vessel_id)
@@ -165,27 +166,23 @@ async def fetch_track(
         raise TrackTooLarge(
             f"the track has more than {max_points} points in that range: ask for a shorter one"
         )
-    ts_raw, lon, lat, speed, course, heading, source, drill = (
-        parse_array(value, element)
-        for value, element in zip(
-            row[1:], (">i8", ">f8", ">f8", ">f4", ">f4", ">f4", ">i2", "?"), strict=True
-        )
-    )
-    ts = ts_raw.astype(np.float64) / 1e6 + _PG_EPOCH_S
-    # array_agg keeps the subquery's order in practice, but SQL does not promise it: sort (a sorted
-    # input costs a few milliseconds).
-    order = np.argsort(ts, kind="stable")
-    return Track(
+    records = parse_records(row[1], row[0])
+    ts = records["ts"].astype(np.float64) / 1e6 + _PG_EPOCH_S
+    track = Track(
         vessel_id,
-        ts[order],
-        lon.astype(np.float64)[order],
-        lat.astype(np.float64)[order],
-        speed.astype(np.float64)[order],
-        course.astype(np.float64)[order],
-        heading.astype(np.float64)[order],
-        source.astype(np.int32)[order],
-        drill.astype(bool)[order],
+        ts,
+        records["lon"].astype(np.float64),
+        records["lat"].astype(np.float64),
+        records["speed"].astype(np.float64),
+        records["course"].astype(np.float64),
+        records["heading"].astype(np.float64),
+        records["source"].astype(np.int32),
+        records["drill"].astype(bool),
     )
+    if len(ts) > 1 and not bool(np.all(ts[1:] >= ts[:-1])):
+        # Stable: a sort of a few descending runs (one per chunk) is close to linear.
+        track = track.take(np.argsort(ts, kind="stable"))
+    return track
 
 
 def simplify_m(track: Track, tolerance_m: float) -> Track:
@@ -198,7 +195,12 @@ def simplify_m(track: Track, tolerance_m: float) -> Track:
     kept = shapely.get_coordinates(
         shapely.simplify(line, tolerance_m, preserve_topology=False), include_z=True
     )
-    index = np.unique(np.r_[0, kept[:, 2].astype(np.intp), len(track) - 1])
+    index = kept[:, 2].astype(np.intp)
+    # GEOS keeps the vertices in order, the first and the last among them: a sort (np.unique) is only
+    # needed should it not.
+    last = len(track) - 1
+    if len(index) < 2 or index[0] != 0 or index[-1] != last or bool(np.any(np.diff(index) <= 0)):
+        index = np.unique(np.r_[0, index, last])
     return track.take(index)
 
 

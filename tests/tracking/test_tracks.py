@@ -30,6 +30,24 @@ async def test_the_track_is_every_stored_point_in_order(pool: Pool) -> None:
     assert got.speed[6] == pytest.approx(track[6].speed, abs=1e-5)  # real column: float32
 
 
+async def test_points_stored_out_of_order_over_several_days_come_back_in_time_order(pool: Pool) -> None:
+    # Three days: three chunks on TimescaleDB, each read newest first by its index; stored shuffled,
+    # each day a different source (one the track does not know by name).
+    days = [day_trip(T0 + timedelta(days=d), every_s=60) for d in range(3)]
+    sources = ["sim", "terminal_json", "somewhere_else"]
+    async with pool.connection() as conn:
+        vessel = await add_vessel(conn)
+        for d in (2, 0, 1):
+            await store_track(conn, vessel, days[d][::-1], source=sources[d])
+        got = await fetch_track(conn, vessel, T0, T0 + timedelta(days=3), max_points=100_000)
+    expected = [p for day in days for p in day]
+    assert [got.time(i) for i in range(len(got))] == [p.ts for p in expected]
+    assert np.array_equal(got.lon, [p.lon for p in expected])  # float8 both ways: exact
+    assert np.array_equal(got.lat, [p.lat for p in expected])
+    names = {got.source_name(i) for i in range(len(got))}
+    assert names == {"sim", "terminal_json", "other"} and not got.drill.any()
+
+
 async def test_a_range_is_half_open_and_bounded(pool: Pool) -> None:
     track = day_trip()
     async with pool.connection() as conn:
