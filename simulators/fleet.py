@@ -94,6 +94,8 @@ class Identity:
     terminal: str | None = None  # JT/T 808 terminal id (12 digits)
     tag: str | None = None  # RFID tag id read at harbour gates
     terminal_interval_s: float = 180.0
+    terminal_json: bool = False  # the terminal reports through a gateway, as JSON over MQTT
+    terminal_gaps: bool = False  # the terminal's link drops out at sea; it stores reports meanwhile
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,8 @@ class FleetSpec:
     terminal_only_fraction: float = 0.05  # of those, no AIS at all
     tag_fraction: float = 0.6  # fishing vessels with an RFID tag
     rest_fraction: float = 0.12  # chance a boat stays in port on a given day
+    terminal_json_fraction: float = 0.2  # of terminals, those reporting as JSON over MQTT via a gateway
+    terminal_gap_fraction: float = 0.2  # of terminals, those losing coverage at sea now and then
 
 
 @dataclass(frozen=True)
@@ -260,11 +264,21 @@ class Fleet:
             "terminal": f"{TERMINAL_PREFIX}{index:05d}" if terminal else None,
             "tag": f"{TAG_PREFIX}{index:016X}" if tag else None,
             "terminal_interval_s": float(rng.randint(60, 300)),
+            **self._terminal_kind(index, terminal),
         }
         values.update(given)
         if "mmsi" not in given:  # a scripted vessel's transponder decides whether it has an MMSI
             values["mmsi"] = None if values["ais_class"] is None else VESSEL_MMSI_BASE + index
         return Identity(**values)  # type: ignore[arg-type]
+
+    def _terminal_kind(self, index: int, terminal: bool) -> dict[str, bool]:
+        # A stream of its own: drawing from the vessel's would change every vessel's run.
+        rng = random.Random(f"{self.seed}:terminal:{index}")
+        json, gaps = rng.random(), rng.random()
+        return {
+            "terminal_json": terminal and json < self.spec.terminal_json_fraction,
+            "terminal_gaps": terminal and gaps < self.spec.terminal_gap_fraction,
+        }
 
     def _add_fishing(self, rng: random.Random) -> Vessel:
         index = self.next_index()

@@ -3,9 +3,10 @@
 On connecting it registers (0x0100), takes the authentication code from the platform's answer
 (0x8100) and authenticates with it (0x0102); then it sends location reports (0x0200, time in BCD,
 GMT+8 as the standard fixes) and heartbeats (0x0002). A lost connection is opened again, with the
-whole handshake, on the next message: reports in between are lost, as a terminal out of coverage
-would lose them without blind-area storage. The platform's answers are read by a task of their own;
-`acked` counts reports the platform confirmed.
+whole handshake, on the next message: a message that cannot be sent is lost. Reports a terminal
+stored while out of coverage go up as 0x0704 batches (type 1, blind-area supplementary) with `batch`.
+The platform's answers are read by a task of their own; `acked` counts 0x0200 reports the platform
+confirmed, `batches_acked` 0x0704 batches.
 
 Frames are built by the project's own codec (`ingest.jt808.encode_message`), the same one the server
 decodes with.
@@ -21,11 +22,18 @@ from datetime import datetime
 from ingest.jt808 import FrameSplitter, Jt808Error, Problem, decode_message, encode_message, parse_frame
 from ingest.jt808.alarms import STATUS_POSITIONED, STATUS_SOUTH, STATUS_WEST
 from ingest.jt808.bcd import CHINA_TZ
-from ingest.jt808.messages import Heartbeat, LocationReport, TerminalAuth, TerminalRegister
+from ingest.jt808.messages import (
+    BatchLocationUpload,
+    Heartbeat,
+    LocationReport,
+    TerminalAuth,
+    TerminalRegister,
+)
 
 log = logging.getLogger(__name__)
 
 ANSWER_TIMEOUT_S = 10.0
+BLIND_AREA = 1  # 0x0704 batch type: positions stored while out of coverage
 KMH_PER_KNOT = 1.852
 STATUS_ACC_ON = 1 << 0
 
@@ -65,6 +73,7 @@ class Jt808Terminal:
         self.plate = plate or f"SIM{terminal[-5:]}"
         self.serial = 0
         self.acked = 0
+        self.batches_acked = 0
         self.sent = 0
         self.lost = 0
         self.sessions = 0
@@ -80,6 +89,10 @@ class Jt808Terminal:
 
     async def report(self, report: LocationReport) -> None:
         await self._send(encode_message(report, terminal=self.terminal, serial=self._next_serial()))
+
+    async def batch(self, reports: list[LocationReport], *, batch_type: int = BLIND_AREA) -> None:
+        message = BatchLocationUpload(count=len(reports), batch_type=batch_type, positions=tuple(reports))
+        await self._send(encode_message(message, terminal=self.terminal, serial=self._next_serial()))
 
     async def heartbeat(self) -> None:
         await self._send(encode_message(Heartbeat(), terminal=self.terminal, serial=self._next_serial()))
@@ -103,7 +116,9 @@ class Jt808Terminal:
             reader, writer = await asyncio.open_connection(self.host, self.port)
         self._reader, self._writer = reader, writer
         self._answers = asyncio.Queue()
-        self._listener = asyncio.create_task(self._listen(reader), name=f"jt808-terminal-{self.terminal}")
+        self._listener = asyncio.create_task(
+            self._listen(reader, writer), name=f"jt808-terminal-{self.terminal}"
+        )
         register = TerminalRegister(
             province_id=44,  # Guangdong
             city_id=1500,  # Shanwei
@@ -139,11 +154,14 @@ class Jt808Terminal:
                 if answer.get("kind") == kind:
                     return answer
 
-    async def _listen(self, reader: asyncio.StreamReader) -> None:
+    async def _listen(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         splitter = FrameSplitter()
         while True:
             data = await reader.read(4096)
             if not data:
+                # The platform hung up (an idle timeout, say): closing our side makes the next message
+                # open a new session instead of vanishing into a dead one.
+                writer.close()
                 return
             for item in splitter.feed(data):
                 if isinstance(item, Problem):
@@ -152,8 +170,10 @@ class Jt808Terminal:
                     record = decode_message(parse_frame(item))
                 except Jt808Error:
                     continue
-                if record.get("kind") == "platform_response" and record.get("reply_msg_id") == 0x0200:
-                    self.acked += 1
+                if record.get("kind") == "platform_response" and record.get("result") == 0:
+                    replied = record.get("reply_msg_id")
+                    self.acked += replied == LocationReport.MSG_ID
+                    self.batches_acked += replied == BatchLocationUpload.MSG_ID
                 self._answers.put_nowait(record)
 
     async def close(self) -> None:

@@ -4,8 +4,11 @@ through the real interfaces.
 - AIS: every shore receiver of the radio model has its own connection to each `--ais` target
   (`tcp://` or `udp://`) and sends the copies it heard, tag-blocked, after its own network delay.
 - JT/T 808: one TCP connection per terminal to `--jt808 host:port` (register, authenticate, then
-  reports and heartbeats); each terminal's messages go in order on a task of its own, so a slow
-  handshake never holds up the AIS feed.
+  reports and heartbeats, and 0x0704 blind-area batches of what it stored while out of coverage);
+  each terminal's messages go in order on a task of its own, so a slow handshake never holds up the
+  AIS feed.
+- Terminals behind a gateway (`terminal_json`): JSON over MQTT `{topic_prefix}/terminals/{terminal}`
+  on `--mqtt`, a stored backlog as one message per report, oldest first.
 - Gate tag reads: MQTT `{topic_prefix}/tags/{reader}` on `--mqtt`.
 - CAP warnings: `POST {api}/api/weather/cap` with `--token` (in a drill, CAP status `Exercise`).
 
@@ -30,6 +33,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from ingest.jt808.messages import LocationReport
 from seawatch.bus import MqttAddress
 from seawatch.settings import MqttSettings
 from simulators.ais_out import SHANWEI_RECEIVERS, AisLink, Receiver, ReceiverNetwork, channel_for, lines_for
@@ -38,13 +42,16 @@ from simulators.clock import SimClock
 from simulators.fleet import FleetSpec
 from simulators.geography import Geography
 from simulators.jt808_client import Jt808Terminal, location_report
+from simulators.mqtt_out import DevicePublisher
 from simulators.scenario import Scenario
 from simulators.simulation import AisOut, CapOut, Emission, EventMark, Simulation, TagOut, TerminalOut
-from simulators.tags_out import TagPublisher, tag_read
+from simulators.tags_out import tag_read, tag_topic
+from simulators.terminals_out import terminal_report, terminal_topic
 
 log = logging.getLogger(__name__)
 
 DRAIN_S = 10.0  # at the end, how long terminal messages still queued may take
+PLURAL = {"report": "reports", "heartbeat": "heartbeats", "batch": "batches"}  # for the run log's counts
 
 
 @dataclass(frozen=True)
@@ -127,7 +134,7 @@ class Runner:
         self._terminal_queues: dict[str, asyncio.Queue[TerminalOut]] = {}
         self._pending: list[_Pending] = []
         self._seq = itertools.count()
-        self._tags: TagPublisher | None = None
+        self._mqtt: DevicePublisher | None = None
         self._cap = CapPoster(targets.api, targets.token) if targets.api and targets.token else None
 
     async def run(self, until: float | None = None, stop: asyncio.Event | None = None) -> RunLog:
@@ -141,9 +148,9 @@ class Runner:
                 client_id = f"seawatch-sim-{os.getpid()}-{id(self):x}"
                 settings = MqttSettings(topic_prefix=self.targets.topic_prefix, client_id=client_id)
                 try:
-                    self._tags = await stack.enter_async_context(TagPublisher(address, settings))
-                except Exception as exc:  # an unreachable broker costs the tag reads, not the run
-                    log.warning("MQTT %s unreachable, tag reads will be lost: %s", self.targets.mqtt, exc)
+                    self._mqtt = await stack.enter_async_context(DevicePublisher(address, settings))
+                except Exception as exc:  # an unreachable broker costs the device messages, not the run
+                    log.warning("MQTT %s unreachable, device messages lost: %s", self.targets.mqtt, exc)
             try:
                 end = self.scenario.duration if until is None else until
                 for emission in self.simulation.run(end):
@@ -188,6 +195,8 @@ class Runner:
     async def _emit(self, emission: Emission) -> None:
         if isinstance(emission, AisOut):
             self._ais(emission)
+        elif isinstance(emission, TerminalOut) and emission.json:
+            await self._terminal_json(emission)
         elif isinstance(emission, TerminalOut):
             self._terminal(emission)
         elif isinstance(emission, TagOut):
@@ -228,7 +237,8 @@ class Runner:
 
     def _terminal(self, out: TerminalOut) -> None:
         counts = self.log.counts
-        counts[f"jt808_{out.kind}s"] += 1
+        counts[f"jt808_{PLURAL[out.kind]}"] += 1
+        counts["jt808_backfilled"] += len(out.batch)
         if self.targets.jt808 is None:
             counts["jt808_skipped"] += 1
             return
@@ -248,25 +258,48 @@ class Runner:
             try:
                 if out.kind == "heartbeat":
                     await terminal.heartbeat()
+                elif out.kind == "batch":
+                    await terminal.batch([self._location(each) for each in out.batch])
                 else:
-                    await terminal.report(
-                        location_report(
-                            lon=out.lon,
-                            lat=out.lat,
-                            knots=out.sog,
-                            course=out.cog,
-                            when=self.clock.wire_time(out.t),
-                            alarm_bits=out.alarm_bits,
-                        )
-                    )
+                    await terminal.report(self._location(out))
             except Exception:  # one bad message must not silence the terminal for the rest of the run
                 log.exception("terminal %s: sending failed", terminal.terminal)
             finally:
                 queue.task_done()
 
+    def _location(self, out: TerminalOut) -> LocationReport:
+        return location_report(
+            lon=out.lon,
+            lat=out.lat,
+            knots=out.sog,
+            course=out.cog,
+            when=self.clock.wire_time(out.t),
+            alarm_bits=out.alarm_bits,
+        )
+
+    async def _terminal_json(self, out: TerminalOut) -> None:
+        counts = self.log.counts
+        if out.kind == "heartbeat":
+            return  # a gateway forwards positions only
+        counts[f"terminal_json_{PLURAL[out.kind]}"] += 1
+        if self._mqtt is None:
+            counts["terminal_json_skipped"] += 1
+            return
+        for each in out.batch or (out,):
+            report = terminal_report(
+                terminal=each.terminal,
+                when=self.clock.wire_time(each.t),
+                lon=each.lon,
+                lat=each.lat,
+                knots=each.sog,
+                course=each.cog,
+                alarm_bits=each.alarm_bits,
+            )
+            await self._mqtt.publish(terminal_topic(self._mqtt.prefix, each.terminal), report)
+
     async def _tag(self, out: TagOut) -> None:
         self.log.counts["tag_reads"] += 1
-        if self._tags is None:
+        if self._mqtt is None:
             self.log.counts["tag_reads_skipped"] += 1
             return
         read = tag_read(
@@ -278,7 +311,7 @@ class Runner:
             lat=out.lat,
             zone=out.zone,
         )
-        await self._tags.publish(read)
+        await self._mqtt.publish(tag_topic(self._mqtt.prefix, out.reader), read)
 
     async def _cap_warning(self, out: CapOut) -> None:
         self.log.counts["cap_warnings"] += 1
@@ -329,10 +362,11 @@ class Runner:
             await asyncio.wait(self._terminal_tasks.values(), timeout=DRAIN_S)
         for terminal in self.terminals.values():
             self.log.counts["jt808_acked"] += terminal.acked
+            self.log.counts["jt808_batches_acked"] += terminal.batches_acked
             self.log.counts["jt808_lost"] += terminal.lost
             await terminal.close()
-        if self._tags is not None:
-            self.log.counts["tag_reads_failed"] += self._tags.failed
+        if self._mqtt is not None:
+            self.log.counts["mqtt_failed"] += self._mqtt.failed
 
 
 async def run_scenario(

@@ -49,6 +49,7 @@ Action = Literal[
     "share_mmsi",  # a second transmitter elsewhere uses the vessel's MMSI
     "position_jump",  # the vessel's AIS reports jump `distance_m` away for a few reports
     "return_to_port",  # the vessel heads home (no alert expected)
+    "lose_coverage",  # the terminal is out of coverage `for` (default 15m), then uploads what it stored
 ]
 VesselKind = Literal["trawler", "gillnetter", "cargo"]
 StartActivity = Literal["in_port", "fishing", "transit", "drifting", "passage"]
@@ -88,6 +89,8 @@ class FleetModel(_Model):
     terminal_only_fraction: float = Field(0.05, ge=0, le=1)
     tag_fraction: float = Field(0.6, ge=0, le=1)
     rest_fraction: float = Field(0.12, ge=0, le=1)
+    terminal_json_fraction: float = Field(0.2, ge=0, le=1)
+    terminal_gap_fraction: float = Field(0.2, ge=0, le=1)
 
     def spec(self) -> FleetSpec:
         return FleetSpec(**self.model_dump())
@@ -99,6 +102,7 @@ class VesselModel(_Model):
     kind: VesselKind = "trawler"
     ais: Literal["A", "B", "none"] = "A"
     terminal: bool = False
+    terminal_json: bool = False  # the terminal reports as JSON over MQTT (through a gateway)
     tag: bool = False
     home: str | None = None  # harbour id; default: the nearest
     at: LonLatField | None = None  # required unless in port
@@ -113,6 +117,8 @@ class VesselModel(_Model):
             raise ValueError(f"vessel {self.id}: `at` is needed unless it starts in port")
         if self.activity == "transit" and self.to is None:
             raise ValueError(f"vessel {self.id}: a transit needs `to`")
+        if self.terminal_json and not self.terminal:
+            raise ValueError(f"vessel {self.id}: terminal_json needs terminal: true")
         if self.ais == "none" and not self.terminal:
             raise ValueError(f"vessel {self.id}: with no AIS it needs a terminal to be seen at all")
         return self

@@ -17,6 +17,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
+import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -50,6 +51,11 @@ HEARTBEAT_S = 60.0
 ALARM_REPORT_S = 10.0  # a terminal in alarm reports this often (its alarm interval)
 DEVICE_REPORT_S = 60.0  # a SART/MOB beacon: a burst a minute; one position per burst is modelled
 DEVICE_TEXT_S = 240.0
+# Coverage gaps of terminals with `terminal_gaps`: one every few hours at sea, lasting minutes; what the
+# terminal stored meanwhile goes up as JT/T 808 0x0704 blind-area batches once it is back in coverage.
+GAP_EVERY_S = 4 * 3600.0
+GAP_S = (600.0, 2700.0)
+BATCH_MAX = 30  # positions per 0x0704: 30 bodies of 30 bytes fit the 1,023-byte body of one frame
 GATE_READERS = "gate-{harbour}"
 
 
@@ -67,12 +73,14 @@ class TerminalOut:
     t: float
     vessel: int
     terminal: str
-    kind: Literal["report", "heartbeat"]
+    kind: Literal["report", "heartbeat", "batch"]
     lon: float = 0.0
     lat: float = 0.0
     sog: float = 0.0
     cog: float = 0.0
     alarm_bits: int = 0
+    json: bool = False  # sent as JSON over MQTT by a gateway, not JT/T 808
+    batch: tuple[TerminalOut, ...] = ()  # a "batch": the reports stored while out of coverage, oldest first
 
 
 @dataclass(frozen=True)
@@ -158,6 +166,8 @@ class Simulation:
         self._heap: list[_Due] = []
         self._seq = itertools.count()
         self._last_terminal: dict[int, float] = {}
+        self._blind_until: dict[int, float] = {}  # terminals out of coverage, until when
+        self._backlog: dict[int, list[TerminalOut]] = {}  # what they stored meanwhile
         self._texts: dict[int, str] = {}
         self._devices = 0
         self._warnings = 0
@@ -179,6 +189,8 @@ class Simulation:
             rng,
             ais_class=None if model.ais == "none" else model.ais,
             terminal=f"{TERMINAL_PREFIX}{index:05d}" if model.terminal else None,
+            terminal_json=model.terminal_json,
+            terminal_gaps=False,  # a scripted vessel loses coverage when its script says so
             tag=f"{TAG_PREFIX}{index:016X}" if model.tag else None,
             **({"mmsi": None} if model.ais == "none" else {}),
             **({"name": model.name} if model.name else {}),
@@ -226,8 +238,10 @@ class Simulation:
     def _check_events(self) -> None:
         for event in self.scenario.events:
             vessel = self.named.get(event.vessel) if event.vessel else None
-            if event.action == "emergency_button" and (vessel is None or vessel.ident.terminal is None):
-                raise ScenarioProblem(f"emergency_button at {event.at:.0f} s: {event.vessel} has no terminal")
+            if event.action in ("emergency_button", "lose_coverage") and (
+                vessel is None or vessel.ident.terminal is None
+            ):
+                raise ScenarioProblem(f"{event.action} at {event.at:.0f} s: {event.vessel} has no terminal")
             if event.action in ("share_mmsi", "position_jump", "engine_failure") and (
                 vessel is None or vessel.ident.mmsi is None
             ):
@@ -309,18 +323,20 @@ class Simulation:
             if vessel.alarm_bits and t - last < ALARM_REPORT_S - 1e-6:
                 return  # superseded: the alarm started its own, faster schedule
             if vessel.terminal_on:
-                yield self._terminal(vessel, t)
+                yield from self._live(vessel, t)
             interval = ALARM_REPORT_S if vessel.alarm_bits else vessel.ident.terminal_interval_s
             self._push(t + interval, "terminal", vessel=vessel.index)
         elif due.what == "heartbeat":
             idle = t - self._last_terminal.get(vessel.index, -math.inf)
-            if vessel.terminal_on and idle >= HEARTBEAT_S:
+            if vessel.terminal_on and idle >= HEARTBEAT_S and not self._blind(vessel, t):
                 assert vessel.ident.terminal is not None
                 self._last_terminal[vessel.index] = t
                 yield TerminalOut(t, vessel.index, vessel.ident.terminal, "heartbeat")
             self._push(t + HEARTBEAT_S, "heartbeat", vessel=vessel.index)
         elif due.what == "home":
             self.fleet.send_home(vessel)
+        elif due.what == "coverage" and not self._blind(vessel, t):
+            yield from self._upload(vessel, t)
 
     # --- what vessels send --------------------------------------------------------------------------
 
@@ -418,7 +434,41 @@ class Simulation:
             vessel.sog,
             vessel.cog,
             vessel.alarm_bits,
+            json=vessel.ident.terminal_json,
         )
+
+    def _live(self, vessel: Vessel, t: float) -> Iterator[TerminalOut]:
+        """A terminal report: sent, or stored if the terminal is (or just went) out of coverage."""
+        report = self._terminal(vessel, t)
+        if self._blind(vessel, t) or self._gap_starts(vessel, t):
+            self._backlog.setdefault(vessel.index, []).append(report)
+        else:
+            yield report
+
+    def _blind(self, vessel: Vessel, t: float) -> bool:
+        return t < self._blind_until.get(vessel.index, -math.inf)
+
+    def _gap_starts(self, vessel: Vessel, t: float) -> bool:
+        if not (vessel.ident.terminal_gaps and vessel.moving):
+            return False
+        rng = random.Random(f"{self.seed}:gap:{vessel.index}:{t}")
+        if rng.random() >= vessel.ident.terminal_interval_s / GAP_EVERY_S:
+            return False
+        self._lose_coverage(vessel, t, rng.uniform(*GAP_S))
+        return True
+
+    def _lose_coverage(self, vessel: Vessel, t: float, seconds: float) -> None:
+        until = max(t + seconds, self._blind_until.get(vessel.index, -math.inf))
+        self._blind_until[vessel.index] = until
+        self._push(until, "coverage", vessel=vessel.index)
+
+    def _upload(self, vessel: Vessel, t: float) -> Iterator[TerminalOut]:
+        """Back in coverage: what was stored goes up first, oldest first, in batches."""
+        stored = self._backlog.pop(vessel.index, [])
+        for start in range(0, len(stored), BATCH_MAX):
+            self._last_terminal[vessel.index] = t
+            chunk = tuple(stored[start : start + BATCH_MAX])
+            yield replace(chunk[0], t=t, kind="batch", batch=chunk)
 
     # --- scripted events ----------------------------------------------------------------------------
 
@@ -441,7 +491,7 @@ class Simulation:
         elif action == "emergency_button":
             assert vessel is not None
             vessel.alarm_bits |= 1
-            extra.append(self._terminal(vessel, t))
+            extra.extend(self._live(vessel, t))
             self._push(t + ALARM_REPORT_S, "terminal", vessel=vessel.index)
         elif action == "go_dark":
             assert vessel is not None
@@ -476,6 +526,9 @@ class Simulation:
         elif action == "return_to_port":
             assert vessel is not None
             self.fleet.send_home(vessel)
+        elif action == "lose_coverage":
+            assert vessel is not None
+            self._lose_coverage(vessel, t, parse_duration(event.params.get("for", "15m")))
         yield EventMark(
             t=t,
             index=index,

@@ -28,8 +28,10 @@ import orjson
 import psycopg
 
 from api.users import add_user
+from ingest.device_feed import DeviceFeed
+from seawatch.bus import MqttAddress
 from seawatch.embedded import free_port
-from seawatch.settings import DatabaseSettings
+from seawatch.settings import DatabaseSettings, DevicesSettings, IngestSettings, MqttSettings
 from simulators.clock import time_scaled_env
 from simulators.fleet import DRILL_MMSI_PREFIXES, TAG_PREFIX, TERMINAL_PREFIX, FleetSpec
 from simulators.geography import Geography
@@ -184,3 +186,32 @@ async def eventually(condition: Callable[[], bool], what: str, within_s: float =
             return
         await asyncio.sleep(0.05)
     raise AssertionError(f"not within {within_s} s: {what}")
+
+
+class Collect:
+    """A record sink that keeps what it is given, each at once "durable"."""
+
+    def __init__(self) -> None:
+        self.records: list[dict[str, Any]] = []
+
+    async def put(self, record: dict[str, Any]) -> asyncio.Future[None]:
+        self.records.append(record)
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+
+@asynccontextmanager
+async def device_feed_running(address: MqttAddress, topic_prefix: str) -> AsyncIterator[Collect]:
+    """The real device feed subscribed on `topic_prefix`, its records collected; a 20 s limit inside."""
+    settings = MqttSettings(topic_prefix=topic_prefix, client_id=f"feed-{topic_prefix[-12:]}")
+    sink = Collect()
+    feed = DeviceFeed(address, sink, devices=DevicesSettings(), ingest=IngestSettings(), mqtt=settings)
+    task = asyncio.create_task(feed.run())
+    try:
+        async with asyncio.timeout(20):
+            await asyncio.sleep(1.0)  # subscribed
+            yield sink
+    finally:
+        task.cancel()
+        await asyncio.wait([task], timeout=10)

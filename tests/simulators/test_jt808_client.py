@@ -1,12 +1,13 @@
 """A simulated terminal against the real JT/T 808 server, store and database: it registers,
-authenticates, reports in GMT+8 BCD time and sends heartbeats; a lost server costs messages, and the
-terminal reconnects with a fresh handshake."""
+authenticates, reports in GMT+8 BCD time and sends heartbeats; what it stored out of coverage goes up
+as a 0x0704 blind-area batch, stored in order; a lost server costs messages, and the terminal
+reconnects with a fresh handshake, also after the server hung up on it."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,12 +38,18 @@ class Recorder:
 
 
 @pytest.fixture
-async def server(pool: Pool, tmp_path: Path) -> AsyncIterator[tuple[Jt808Server, Recorder]]:
+def idle_timeout_s() -> float:
+    return 600.0
+
+
+@pytest.fixture
+async def server(
+    pool: Pool, tmp_path: Path, idle_timeout_s: float
+) -> AsyncIterator[tuple[Jt808Server, Recorder]]:
     store = RecordStore(pool, StoreSettings(flush_interval_ms=20), tmp_path / "spool")
     recorder = Recorder(store)
-    jt808 = Jt808Server(
-        Jt808Settings(host="127.0.0.1", port=0, registration="required"), recorder, TerminalAuthStore(pool)
-    )
+    settings = Jt808Settings(host="127.0.0.1", port=0, registration="required", idle_timeout_s=idle_timeout_s)
+    jt808 = Jt808Server(settings, recorder, TerminalAuthStore(pool))
     tasks = [asyncio.create_task(store.run()), asyncio.create_task(jt808.run())]
     await asyncio.wait_for(jt808.listening.wait(), 10)
     yield jt808, recorder
@@ -82,6 +89,54 @@ async def test_register_authenticate_report_and_heartbeat(server: tuple[Jt808Ser
     assert positions[0]["ts"] == WHEN and not positions[0].get("unauthenticated")
     assert positions[1]["alarms"] == ["emergency"]
     assert (terminal.sent, terminal.lost, terminal.sessions) == (3, 0, 1)
+
+
+async def test_a_blind_area_batch_is_stored_in_order_and_acknowledged(
+    server: tuple[Jt808Server, Recorder], pool: Pool
+) -> None:
+    jt808, recorder = server
+    assert jt808.port is not None
+    terminal = Jt808Terminal("127.0.0.1", jt808.port, TERMINAL)
+    stored = [WHEN + timedelta(minutes=n) for n in range(3)]
+    live = WHEN + timedelta(minutes=5)
+    async with asyncio.timeout(20):
+        await terminal.batch(
+            [
+                location_report(lon=115.45 + n / 100, lat=22.56, knots=3.5, course=90, when=when)
+                for n, when in enumerate(stored)
+            ]
+        )
+        await terminal.report(location_report(lon=115.5, lat=22.56, knots=3.5, course=90, when=live))
+        await eventually(lambda: (terminal.batches_acked, terminal.acked) == (1, 1), "batch and report acked")
+        await terminal.close()
+        positions = [r for r in recorder.records if r["kind"] == "position"]
+        assert [(p["ts"], p.get("batch_type")) for p in positions] == [(t, 1) for t in stored] + [
+            (live, None)
+        ]
+        async with pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT p.ts FROM positions p JOIN vessel_identities i ON i.vessel_id = p.vessel_id"
+                " WHERE i.kind = 'terminal' AND i.value = %s ORDER BY p.ts",
+                (TERMINAL,),
+            )
+            assert [r[0] for r in await cur.fetchall()] == [*stored, live]  # durable, once each
+
+
+@pytest.mark.parametrize("idle_timeout_s", [0.5])
+async def test_after_the_server_hung_up_the_next_message_opens_a_new_session(
+    server: tuple[Jt808Server, Recorder],
+) -> None:
+    jt808, _ = server
+    assert jt808.port is not None
+    terminal = Jt808Terminal("127.0.0.1", jt808.port, TERMINAL)
+    async with asyncio.timeout(20):
+        await terminal.report(location_report(lon=115.45, lat=22.56, knots=3.5, course=90, when=WHEN))
+        await eventually(lambda: terminal.acked == 1, "the first report acknowledged")
+        await eventually(lambda: terminal._writer is None or terminal._writer.is_closing(), "hung up on")
+        await terminal.report(location_report(lon=115.46, lat=22.56, knots=3.5, course=90, when=WHEN))
+        await eventually(lambda: terminal.acked == 2, "the second report acknowledged")
+        await terminal.close()
+    assert (terminal.sessions, terminal.lost) == (2, 0)
 
 
 async def test_a_lost_server_costs_messages_and_the_terminal_comes_back_with_a_new_session(
