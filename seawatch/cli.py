@@ -80,7 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--ais", action="append", default=[], metavar="URL", help="tcp://, udp:// (repeat)")
     simulate.add_argument("--no-tag-blocks", action="store_true", help="plain NMEA, no NMEA 4.0 tag blocks")
     simulate.add_argument("--jt808", metavar="HOST:PORT", help="JT/T 808 server for the BeiDou terminals")
-    simulate.add_argument("--mqtt", metavar="URL", help="broker for gate tag reads")
+    simulate.add_argument("--mqtt", metavar="URL", help="broker for gate tag reads and terminal JSON")
     simulate.add_argument("--topic-prefix", metavar="PREFIX", help="default: the mqtt.topic_prefix setting")
     simulate.add_argument("--api", metavar="URL", help="seawatch API: CAP warnings, the drill report")
     simulate.add_argument("--token", metavar="TOKEN", help="bearer token for --api")
@@ -88,6 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--seed", type=int, help="default: the scenario's")
     simulate.add_argument("--vessels", type=int, metavar="N", help="background fishing vessels")
     simulate.add_argument("--cargo", type=int, metavar="N", help="cargo ships in the lane")
+    simulate.add_argument("--terminal-json", type=float, metavar="SHARE", help="terminals sending JSON (0-1)")
+    simulate.add_argument("--coverage-gaps", type=float, metavar="SHARE", help="terminals with gaps (0-1)")
     simulate.add_argument("--duration", metavar="TIME|forever", help="simulated time to run: 90s, 15m, 2h")
     simulate.add_argument("--log", type=Path, metavar="FILE", help="write the run log (JSON)")
     simulate.add_argument("--report", type=Path, metavar="DIR", help="write the drill report (JSON, HTML)")
@@ -236,6 +238,8 @@ def cmd_simulate(args: argparse.Namespace) -> None:
         seed=args.seed,
         fishing=args.vessels,
         cargo=args.cargo,
+        terminal_json=args.terminal_json,
+        coverage_gaps=args.coverage_gaps,
         duration=args.duration,
         log_file=args.log,
         report_dir=args.report,

@@ -29,7 +29,7 @@ from simulators.geography import Geography
 from simulators.load import run_load
 from simulators.prepare import prepare_database, registry_csv
 from simulators.runner import Runner, Targets
-from simulators.scenario import DEFAULT_SCENARIO, Scenario, load_scenario, parse_duration
+from simulators.scenario import DEFAULT_SCENARIO, FleetModel, Scenario, load_scenario, parse_duration
 from simulators.simulation import Simulation
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,8 @@ class SimulateOptions:
     seed: int | None = None
     fishing: int | None = None
     cargo: int | None = None
+    terminal_json: float | None = None  # share of background terminals reporting as JSON over MQTT
+    coverage_gaps: float | None = None  # share of background terminals losing coverage now and then
     duration: str | None = None  # "forever" runs until interrupted
     log_file: Path | None = None
     report_dir: Path | None = None
@@ -62,8 +64,15 @@ class SimulateOptions:
 
 
 def fleet_spec(scenario: Scenario, options: SimulateOptions) -> FleetSpec:
-    model = scenario.fleet.model_copy(
-        update={k: v for k, v in (("fishing", options.fishing), ("cargo", options.cargo)) if v is not None}
+    given = {
+        "fishing": options.fishing,
+        "cargo": options.cargo,
+        "terminal_json_fraction": options.terminal_json,
+        "terminal_gap_fraction": options.coverage_gaps,
+    }
+    # Validated as the scenario's own fleet section would be (a share outside 0-1 is refused).
+    model = FleetModel.model_validate(
+        {**scenario.fleet.model_dump(), **{k: v for k, v in given.items() if v is not None}}
     )
     return model.spec()
 
