@@ -138,6 +138,8 @@ class Assembler(Generic[F]):
 
     def expire(self, now: float | None = None) -> list[Dropped[F]]:
         """Drop the groups older than the TTL. `add` calls this; call it on idle feeds too."""
+        if not self._groups:
+            return []
         now = self._clock() if now is None else now
         dropped: list[Dropped[F]] = []
         while self._groups:

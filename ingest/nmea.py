@@ -39,6 +39,16 @@ _UNIX_TIME = re.compile(r"\d+(\.\d*)?")
 # NMEA 4.0 groups are "g:1-2-1234"; older IEC 61162-1 feeds write the same as "1G2:1234".
 _GROUP = re.compile(r"(\d+)-(\d+)-(\w+)")
 _OLD_GROUP_KEY = re.compile(r"(\d+)G(\d+)")
+# The common line, a whole AIS sentence with at most a tag block and nothing after the checksum, in one
+# match; anything else (and any checksum that does not match) takes the general path.
+_COMMON_AIS = re.compile(
+    r"(?:\\([^\\*]*\*[0-9A-Fa-f]{2})\\)?"  # tag block, with its checksum
+    r"!([A-Za-z0-9-]{2}VD[MO],([1-9]),([1-9]),(\d*),([A-Za-z0-9]{0,2}),([0-W`-w]*),([0-5]))"
+    r"\*([0-9A-Fa-f]{2})"
+)
+#: Tag blocks already parsed, by their text: receivers stamp whole seconds, so a feed repeats them.
+_TAG_BLOCKS: dict[str, TagBlock] = {}
+_TAG_BLOCKS_KEPT = 1024
 
 
 class Problem(TypedDict):
@@ -141,6 +151,8 @@ def parse_line(
     text = text.strip()
     if not text or text.startswith("#"):
         return None
+    if (match := _COMMON_AIS.fullmatch(text)) and (sentence := _common_ais(text, match)):
+        return sentence
     try:
         return _parse(text, keep_bad_checksum)
     except _Bad as bad:
@@ -181,6 +193,36 @@ def _parse(text: str, keep_bad_checksum: bool) -> AisSentence | GatehouseTime:
     if head == "PGHP" and len(fields) > 1 and fields[1] == "1":
         return GatehouseTime(raw=text, ts=_gatehouse_time(fields))
     raise _Bad("unsupported", f"unsupported sentence {head[:10]!r}")
+
+
+def _common_ais(text: str, match: re.Match[str]) -> AisSentence | None:
+    """The sentence of a `_COMMON_AIS` line; None where the general path must judge it."""
+    tag_text, body, count, number, sequence_id, channel, payload, fill, given = match.groups()
+    if number > count or _checksum(body) != int(given, 16):
+        return None
+    tag_block = None
+    if tag_text is not None:
+        tag_block = _TAG_BLOCKS.get(tag_text)
+        if tag_block is None:
+            tag_block = _parse_tag_block(tag_text)
+            if len(_TAG_BLOCKS) >= _TAG_BLOCKS_KEPT:
+                _TAG_BLOCKS.clear()
+            _TAG_BLOCKS[tag_text] = tag_block
+        if not tag_block.checksum_ok:
+            return None
+    return AisSentence(
+        raw=text,
+        talker=body[:2],
+        own_ship=body[4] == "O",
+        fragment_count=int(count),
+        fragment_number=int(number),
+        sequence_id=sequence_id,
+        channel=channel,
+        payload=payload,
+        fill_bits=int(fill),
+        checksum_ok=True,
+        tag_block=tag_block,
+    )
 
 
 def _ais_sentence(

@@ -98,6 +98,9 @@ class NmeaDecoder:
             out.append(parsed)
             return out
         part = _Part(parsed, gatehouse_ts, _as_utc(received_at))
+        if parsed.fragment_count == 1:  # complete in itself (parse_line checked 1 <= number <= count)
+            out.append(_decode_single(part))
+            return out
         for event in self._assembler.add(part, stream=_stream_key(parsed)):
             out.append(_decode(event.fragments) if isinstance(event, Completed) else self._dropped(event))
         return out

@@ -9,12 +9,13 @@ import signal
 import sys
 from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import psycopg
-from pydantic import ValidationError
+from seawatch.decode import add_arguments as add_decode_arguments
+from seawatch.decode import main as decode_main
 
-from seawatch.settings import ConfigFileError, Settings, load_settings
+if TYPE_CHECKING:
+    from seawatch.settings import Settings
 
 log = logging.getLogger("seawatch")
 
@@ -56,10 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     decode = commands.add_parser("decode", help="decode NMEA or JT/T 808 to JSON Lines (problems on stderr)")
     _common(decode)
-    decode.add_argument("--protocol", choices=["auto", "nmea", "jt808"], default="auto")
-    decode.add_argument(
-        "file", nargs="?", default="-", metavar="FILE|-", help="input (default: standard input)"
-    )
+    add_decode_arguments(decode)
 
     replay = commands.add_parser("replay", help="send a recording to a feed, paced by its time stamps")
     _common(replay)
@@ -140,6 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def settings_from(args: argparse.Namespace, **overrides: Any) -> Settings:
+    from seawatch.settings import load_settings
+
     return load_settings(args.config, database_url=args.db, **overrides)
 
 
@@ -297,6 +297,8 @@ def cmd_vessels_import(args: argparse.Namespace) -> None:
 
 
 def cmd_user_add(args: argparse.Namespace) -> None:
+    import psycopg
+
     from api.users import UserError, add_user
 
     dsn = require_database(settings_from(args))
@@ -354,7 +356,17 @@ def _command_key(args: argparse.Namespace) -> tuple[str, ...]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    arguments = sys.argv[1:] if argv is None else list(argv)
+    # `seawatch decode` is a pipeline filter: it starts without the service's imports (psycopg,
+    # pydantic, the web app) unless it is given a --config to check.
+    if arguments[:1] == ["decode"] and (status := decode_main(arguments[1:])) is not None:
+        return status
+    import psycopg
+    from pydantic import ValidationError
+
+    from seawatch.settings import ConfigFileError, load_settings
+
+    args = build_parser().parse_args(arguments)
     try:
         level = load_settings(getattr(args, "config", None)).log_level
     except (ConfigFileError, ValidationError) as exc:
