@@ -43,7 +43,7 @@ _OLD_GROUP_KEY = re.compile(r"(\d+)G(\d+)")
 # match; anything else (and any checksum that does not match) takes the general path.
 _COMMON_AIS = re.compile(
     r"(?:\\([^\\*]*\*[0-9A-Fa-f]{2})\\)?"  # tag block, with its checksum
-    r"!([A-Za-z0-9-]{2}VD[MO],([1-9]),([1-9]),(\d*),([A-Za-z0-9]{0,2}),([0-W`-w]*),([0-5]))"
+    r"!(([A-Za-z0-9-]{2}VD[MO]),([1-9]),([1-9]),(\d*),([A-Za-z0-9]{0,2}),([0-W`-w]*),([0-5]))"
     r"\*([0-9A-Fa-f]{2})"
 )
 #: Tag blocks already parsed, by their text: receivers stamp whole seconds, so a feed repeats them.
@@ -197,8 +197,8 @@ def _parse(text: str, keep_bad_checksum: bool) -> AisSentence | GatehouseTime:
 
 def _common_ais(text: str, match: re.Match[str]) -> AisSentence | None:
     """The sentence of a `_COMMON_AIS` line; None where the general path must judge it."""
-    tag_text, body, count, number, sequence_id, channel, payload, fill, given = match.groups()
-    if number > count or _checksum(body) != int(given, 16):
+    tag_text, body, *fields, given = match.groups()
+    if fields[2] > fields[1] or _checksum(body) != int(given, 16):
         return None
     tag_block = None
     if tag_text is not None:
@@ -210,19 +210,7 @@ def _common_ais(text: str, match: re.Match[str]) -> AisSentence | None:
             _TAG_BLOCKS[tag_text] = tag_block
         if not tag_block.checksum_ok:
             return None
-    return AisSentence(
-        raw=text,
-        talker=body[:2],
-        own_ship=body[4] == "O",
-        fragment_count=int(count),
-        fragment_number=int(number),
-        sequence_id=sequence_id,
-        channel=channel,
-        payload=payload,
-        fill_bits=int(fill),
-        checksum_ok=True,
-        tag_block=tag_block,
-    )
+    return _sentence(text, fields, True, tag_block, None)
 
 
 def _ais_sentence(
@@ -230,7 +218,7 @@ def _ais_sentence(
 ) -> AisSentence:
     if len(fields) != 7:
         raise _Bad("syntax", f"AIS sentence has {len(fields)} fields, expected 7")
-    head, count, number, sequence_id, channel, payload, fill = fields
+    _, count, number, sequence_id, channel, payload, fill = fields
     if not (count.isdigit() and number.isdigit() and len(count) == 1 and len(number) == 1):
         raise _Bad("syntax", "fragment count and number must be single digits")
     if not 1 <= int(number) <= int(count):
@@ -243,6 +231,13 @@ def _ais_sentence(
         raise _Bad("syntax", "payload has characters outside the 6-bit armour")
     if len(fill) != 1 or fill not in "012345":
         raise _Bad("syntax", "fill bits must be 0-5")
+    return _sentence(text, fields, checksum_ok, tag_block, trailer)
+
+
+def _sentence(
+    text: str, fields: list[str], checksum_ok: bool, tag_block: TagBlock | None, trailer: Trailer | None
+) -> AisSentence:
+    head, count, number, sequence_id, channel, payload, fill = fields
     return AisSentence(
         raw=text,
         talker=head[:2],
