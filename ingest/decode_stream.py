@@ -6,9 +6,12 @@ gigabyte of garbage costs memory for one line.
 
 from __future__ import annotations
 
+import io
+import re
 from collections.abc import Iterator
 from typing import Any, BinaryIO, Literal
 
+from ingest.assembly import DEFAULT_MAX_PENDING, Assembler
 from ingest.jt808 import (
     FrameSplitter,
     Jt808Error,
@@ -19,8 +22,8 @@ from ingest.jt808 import (
     parse_frame,
 )
 from ingest.jt808 import Problem as FrameProblem
-from ingest.nmea import MAX_LINE_BYTES, Problem, problem
-from ingest.nmea_stream import NmeaDecoder
+from ingest.nmea import MAX_LINE_BYTES, AisSentence, Problem, parse_line, problem
+from ingest.nmea_stream import NmeaDecoder, stream_key
 
 Protocol = Literal["auto", "nmea", "jt808"]
 Record = dict[str, Any]
@@ -63,6 +66,49 @@ def decode_nmea(stream: BinaryIO) -> Iterator[Record | Problem]:
     for line in iter_lines(stream, MAX_LINE_BYTES):
         yield from decoder.feed(line.rstrip(b"\r"))
     yield from decoder.flush()
+
+
+#: A line that is certainly one whole single-sentence AIS message (or a problem): it neither opens nor
+#: closes a multi-sentence group, and it uses up a pending ``$PGHP`` time, so a decoder is back to its
+#: initial state after it when no group is open.
+_SINGLE_SENTENCE = re.compile(rb"(?:\\[^\\]*\\)?![A-Za-z0-9-]{2}VD[MO],1,1,")
+#: `nmea_chunks` gives up waiting for a group to complete after this many lines (a lost fragment): at
+#: tens of thousands of lines a second that is well past the assembler's ten seconds.
+CHUNK_ABANDON_LINES = 20_000
+
+
+def nmea_chunks(stream: BinaryIO, lines: int = 4000) -> Iterator[bytes]:
+    """The stream's lines in chunks of about `lines` that decode independently, each ending in a newline.
+
+    A chunk ends only after a single-sentence AIS line with no multi-sentence group open, so every
+    group (and every ``$PGHP`` time) is in one chunk and `decode_nmea` of each chunk, concatenated, is
+    `decode_nmea` of the whole. Lines are capped as `decode_nmea` caps them. Only the lines that can
+    take part in a group are parsed here, to follow the open groups the way the decoder keys them.
+    """
+    tracker: Assembler[AisSentence] = Assembler(
+        ttl=CHUNK_ABANDON_LINES, max_pending=DEFAULT_MAX_PENDING, clock=lambda: 0.0
+    )
+    pending: list[bytes] = []
+    single = _SINGLE_SENTENCE.match
+    for number, line in enumerate(iter_lines(stream, MAX_LINE_BYTES)):
+        pending.append(line)
+        if single(line):
+            if len(pending) >= lines:
+                tracker.expire(number)
+                if not len(tracker):
+                    yield b"\n".join(pending) + b"\n"
+                    pending.clear()
+            continue
+        parsed = parse_line(line.rstrip(b"\r"))
+        if isinstance(parsed, AisSentence) and parsed.fragment_count > 1:
+            tracker.add(parsed, stream=stream_key(parsed), now=number)
+    if pending:
+        yield b"\n".join(pending) + b"\n"
+
+
+def decode_nmea_chunk(chunk: bytes) -> list[Record | Problem]:
+    """`decode_nmea` of one of `nmea_chunks`' chunks."""
+    return list(decode_nmea(io.BytesIO(chunk)))
 
 
 def _jt808_problem(exc: Jt808Error, frame: bytes | str) -> Problem:
@@ -127,10 +173,16 @@ class _Prefixed:
         return self.rest.read(size)
 
 
-def decode_stream(stream: BinaryIO, protocol: Protocol = "auto") -> Iterator[Record | Problem]:
+def sniff(stream: BinaryIO, protocol: Protocol = "auto") -> tuple[Literal["nmea", "jt808"], bytes, BinaryIO]:
+    """The protocol (`protocol`, or detected from the first bytes), the first bytes, and the whole stream."""
     head = stream.read(CHUNK)
     chosen = detect(head) if protocol == "auto" else protocol
     whole: Any = _Prefixed(head, stream)
+    return chosen, head, whole
+
+
+def decode_stream(stream: BinaryIO, protocol: Protocol = "auto") -> Iterator[Record | Problem]:
+    chosen, head, whole = sniff(stream, protocol)
     if chosen == "nmea":
         return decode_nmea(whole)
     content = b"\n".join(line for line in head.splitlines() if not line.lstrip().startswith(b"#"))

@@ -101,7 +101,7 @@ class NmeaDecoder:
         if parsed.fragment_count == 1:  # complete in itself (parse_line checked 1 <= number <= count)
             out.append(_decode_single(part))
             return out
-        for event in self._assembler.add(part, stream=_stream_key(parsed)):
+        for event in self._assembler.add(part, stream=stream_key(parsed)):
             out.append(_decode(event.fragments) if isinstance(event, Completed) else self._dropped(event))
         return out
 
@@ -161,7 +161,8 @@ def _station(sentence: AisSentence) -> str | None:
     return tag_station or (sentence.trailer.station if sentence.trailer else None)
 
 
-def _stream_key(sentence: AisSentence) -> str:
+def stream_key(sentence: AisSentence) -> str:
+    """What separates sequence ids that are independent: the tag block group, else the station."""
     group = sentence.tag_block.group if sentence.tag_block else None
     if group is not None:
         return f"g:{group.group_id}"

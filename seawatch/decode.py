@@ -3,13 +3,21 @@
 `seawatch decode` is a filter that runs in shell pipelines, so it starts without the service's imports:
 `seawatch.cli` hands ``decode`` to `main` here before it loads settings or builds its parser, and
 the decoders are imported only once the arguments are read.
+
+NMEA input is decoded by ``--jobs`` worker processes (default: one per core). The main process cuts the
+input into chunks that decode independently (`ingest.decode_stream.nmea_chunks`: never inside a
+multi-sentence group), the workers decode and encode them, and the main process writes their output in
+input order, holding at most a few chunks per worker. JT/T 808 input is decoded in the main process.
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
+import os
 import sys
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, BinaryIO
@@ -22,11 +30,33 @@ if TYPE_CHECKING:
 JSON_OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE
 #: Output is written in batches of this many lines: one write per line costs more than encoding it.
 WRITE_BATCH = 2048
+#: Lines per chunk handed to a worker, and chunks in flight per worker.
+CHUNK_LINES = 4000
+CHUNKS_PER_JOB = 3
+
+
+def default_jobs() -> int:
+    """One worker per core this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _jobs(text: str) -> int:
+    jobs = int(text)
+    if jobs < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return jobs
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The options of `seawatch decode` (besides the common --config and --db)."""
     parser.add_argument("--protocol", choices=["auto", "nmea", "jt808"], default="auto")
+    parser.add_argument(
+        "--jobs",
+        type=_jobs,
+        default=None,
+        metavar="N",
+        help="processes decoding NMEA in parallel (default: one per core); output stays in input order",
+    )
     parser.add_argument(
         "file", nargs="?", default="-", metavar="FILE|-", help="input (default: standard input)"
     )
@@ -48,7 +78,7 @@ def main(argv: Sequence[str]) -> int | None:
     add_arguments(parser)
     args = parser.parse_args(argv)
     try:
-        run_decode(args.file, args.protocol, sys.stdout.buffer, sys.stderr.buffer)
+        run_decode(args.file, args.protocol, sys.stdout.buffer, sys.stderr.buffer, jobs=args.jobs)
     except OSError as exc:
         print(f"seawatch: {exc}", file=sys.stderr)
         return 1
@@ -57,23 +87,73 @@ def main(argv: Sequence[str]) -> int | None:
     return 0
 
 
-def run_decode(source: str, protocol: Protocol, out: IO[bytes], err: IO[bytes]) -> None:
+def run_decode(
+    source: str,
+    protocol: Protocol,
+    out: IO[bytes],
+    err: IO[bytes],
+    *,
+    jobs: int | None = None,
+    chunk_lines: int = CHUNK_LINES,
+) -> None:
     """Decode `source` (a path, or `-` for stdin). Raises OSError only if the input cannot be read."""
-    from ingest.decode_stream import decode_stream
+    from ingest.decode_stream import decode_stream, nmea_chunks, sniff
 
+    jobs = default_jobs() if jobs is None else jobs
+    with ExitStack() as stack:
+        stream: BinaryIO = sys.stdin.buffer if source == "-" else stack.enter_context(Path(source).open("rb"))
+        chosen, _, whole = sniff(stream, protocol)
+        if chosen == "nmea" and jobs > 1:
+            _decode_in_parallel(nmea_chunks(whole, chunk_lines), jobs, out, err)
+        else:
+            records, problems = _encode(decode_stream(whole, chosen), out, err)
+            _write(out, records, err, problems)
+    out.flush()
+    err.flush()
+
+
+def _encode(
+    items: Iterable[Mapping[str, object]], out: IO[bytes] | None, err: IO[bytes] | None
+) -> tuple[list[bytes], list[bytes]]:
+    """Records and problems as JSON lines; written out in batches where `out` and `err` are given."""
     dumps = orjson.dumps
     records: list[bytes] = []
     problems: list[bytes] = []
-    with ExitStack() as stack:
-        stream: BinaryIO = sys.stdin.buffer if source == "-" else stack.enter_context(Path(source).open("rb"))
-        for item in decode_stream(stream, protocol):
-            line = dumps(item, option=JSON_OPTIONS, default=_default)
-            (problems if "error" in item else records).append(line)
-            if len(records) + len(problems) >= WRITE_BATCH:
-                _write(out, records, err, problems)
-    _write(out, records, err, problems)
-    out.flush()
-    err.flush()
+    for item in items:
+        (problems if "error" in item else records).append(dumps(item, option=JSON_OPTIONS, default=_default))
+        if out is not None and err is not None and len(records) + len(problems) >= WRITE_BATCH:
+            _write(out, records, err, problems)
+    return records, problems
+
+
+def _decode_chunk(chunk: bytes) -> tuple[bytes, bytes]:
+    """In a worker: one chunk's records and problems, encoded."""
+    from ingest.decode_stream import decode_nmea_chunk
+
+    records, problems = _encode(decode_nmea_chunk(chunk), None, None)
+    return b"".join(records), b"".join(problems)
+
+
+def _decode_in_parallel(chunks: Iterable[bytes], jobs: int, out: IO[bytes], err: IO[bytes]) -> None:
+    # fork: the workers start with everything already imported (a spawned one would import it again).
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    with context.Pool(jobs) as pool:
+        in_flight: deque[multiprocessing.pool.AsyncResult[tuple[bytes, bytes]]] = deque()
+        for chunk in chunks:
+            in_flight.append(pool.apply_async(_decode_chunk, (chunk,)))
+            if len(in_flight) >= jobs * CHUNKS_PER_JOB:
+                _write_chunk(in_flight.popleft().get(), out, err)
+        while in_flight:
+            _write_chunk(in_flight.popleft().get(), out, err)
+
+
+def _write_chunk(encoded: tuple[bytes, bytes], out: IO[bytes], err: IO[bytes]) -> None:
+    records, problems = encoded
+    if problems:
+        err.write(problems)
+    if records:
+        out.write(records)
 
 
 def _write(out: IO[bytes], records: list[bytes], err: IO[bytes], problems: list[bytes]) -> None:
