@@ -121,6 +121,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--role", required=True, choices=["viewer", "operator", "dispatcher", "official", "admin"]
     )
 
+    tracks = commands.add_parser("tracks", help="port calls and voyages")
+    track_commands = tracks.add_subparsers(dest="tracks_command", required=True, metavar="COMMAND")
+    rebuild = track_commands.add_parser(
+        "rebuild", help="recompute port calls and voyages of a window from the stored positions"
+    )
+    _common(rebuild)
+    which = rebuild.add_mutually_exclusive_group(required=True)
+    which.add_argument("--vessel", type=int, action="append", metavar="ID", help="this vessel (repeat)")
+    which.add_argument("--all", action="store_true", help="every vessel with anything in the window")
+    for flag in ("--from", "--to"):
+        rebuild.add_argument(
+            flag, required=True, metavar="DATE", help="YYYY-MM-DD (whole days, report time zone) or ISO time"
+        )
+    rebuild.add_argument(
+        "--wait", type=float, default=60.0, metavar="S", help="for a running tracker to do it (%(default)s)"
+    )
+
     report = commands.add_parser("report", help="fisheries reports")
     report_commands = report.add_subparsers(dest="report_command", required=True, metavar="COMMAND")
     report_vessel = report_commands.add_parser(
@@ -315,6 +332,20 @@ def cmd_user_add(args: argparse.Namespace) -> None:
     print(token)
 
 
+def cmd_tracks_rebuild(args: argparse.Namespace) -> None:
+    from tracking.rebuild_requests import RebuildError, rebuild_command
+    from tracking.report_cli import ReportError, parse_bound
+
+    settings = settings_from(args)
+    tz = settings.tracking.report_timezone
+    try:
+        start, end = parse_bound(vars(args)["from"], tz, end=False), parse_bound(args.to, tz, end=True)
+        vessels = None if args.all else args.vessel
+        asyncio.run(rebuild_command(require_database(settings), settings, vessels, start, end, args.wait))
+    except (RebuildError, ReportError) as exc:
+        raise CommandError(str(exc)) from exc
+
+
 def cmd_report_vessel(args: argparse.Namespace) -> None:
     from tracking.report_cli import ReportError, run_vessel_report
 
@@ -342,6 +373,7 @@ COMMANDS: dict[tuple[str, ...], Callable[[argparse.Namespace], None]] = {
     ("db", "migrate"): cmd_db_migrate,
     ("vessels", "import"): cmd_vessels_import,
     ("user", "add"): cmd_user_add,
+    ("tracks", "rebuild"): cmd_tracks_rebuild,
     ("report", "vessel"): cmd_report_vessel,
 }
 

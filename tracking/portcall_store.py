@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
 from psycopg import AsyncConnection
 from psycopg.rows import TupleRow
 from psycopg.types.json import Jsonb
 
+from seawatch.settings import TrackingSettings
+from tracking.effort import fishing_seconds
 from tracking.portcalls import Arrival, Departure, Event, GateConfirmed, GateContradicted, Voyage
 
 log = logging.getLogger(__name__)
@@ -121,3 +124,18 @@ async def _confirm(conn: Connection, c: GateConfirmed) -> None:
             " WHERE vessel_id = %s AND zone_id = %s AND departed_at = %s",
             (c.gate_at, c.vessel_id, c.zone_id, c.event_at),
         )
+
+
+async def store_effort(conn: Connection, voyage_id: int, settings: TrackingSettings) -> None:
+    """Fishing effort of a closed voyage, from its stored positions (kept with the voyage, since
+    retention drops the positions later)."""
+    cur = await conn.execute(
+        "SELECT extract(epoch FROM p.ts), p.lon, p.lat, p.speed FROM voyages v"
+        " JOIN positions p ON p.vessel_id = v.vessel_id AND p.ts >= v.departed_at"
+        " AND p.ts <= v.arrived_at WHERE v.id = %s ORDER BY p.ts",
+        (voyage_id,),
+    )
+    rows = await cur.fetchall()
+    data = np.array(rows, dtype=np.float64).reshape(-1, 4)
+    seconds = fishing_seconds(data[:, 0], data[:, 1], data[:, 2], data[:, 3], settings)
+    await conn.execute("UPDATE voyages SET fishing_s = %s WHERE id = %s", (seconds, voyage_id))

@@ -24,14 +24,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import numpy as np
 import psycopg
 from psycopg.types.json import Jsonb
 
 from seawatch.settings import TrackingSettings
 from tracking.db import Pool
-from tracking.effort import fishing_seconds
-from tracking.portcall_store import Connection, save_events, save_open_voyage
+from tracking.portcall_store import Connection, save_events, save_open_voyage, store_effort
 from tracking.portcalls import (
     Config,
     Event,
@@ -42,11 +40,12 @@ from tracking.portcalls import (
     track_from_json,
     track_to_json,
 )
+from tracking.rebuild import Rebuilt
+from tracking.rebuild_requests import TRACKER_LOCK_ID, run_requests
 from tracking.zones import ZoneIndex, load_zone_index
 
 log = logging.getLogger(__name__)
 
-TRACKER_LOCK_ID = 0x5EA_7A7D
 PAGE_ROWS = 50_000
 ZONES_RELOAD_S = 60.0
 MAX_FUTURE = timedelta(minutes=10)  # device clocks ahead of this are not trusted to move the cursor
@@ -104,6 +103,7 @@ class Tracker:
             while True:
                 while await self.poll_once() >= PAGE_ROWS:
                     pass  # behind: read the next page at once
+                await self.rebuild_requested()
                 await asyncio.sleep(self.settings.poll_interval_s)
 
     async def load(self) -> None:
@@ -154,6 +154,15 @@ class Tracker:
         for voyage_id in closed:
             await self._store_effort(voyage_id)
         return len(fixes)
+
+    async def rebuild_requested(self) -> list[Rebuilt]:
+        """Carry out the queued rebuilds (`tracking.rebuild_requests`): between two polls, so nothing
+        else writes the vessels' rows meanwhile; a rebuilt live state replaces the one in memory."""
+        done = await run_requests(self.pool, self.detector.zones, self.settings, self.clock())
+        for result in done:
+            if result.state is not None:
+                self.detector.vessels[result.vessel_id] = result.state
+        return done
 
     # --- detection --------------------------------------------------------------------------------
 
@@ -237,19 +246,8 @@ class Tracker:
         )
 
     async def _store_effort(self, voyage_id: int) -> None:
-        """Fishing effort of a voyage just closed, from its stored positions (kept with the voyage, since
-        retention drops the positions later)."""
         async with self.pool.connection() as conn:
-            cur = await conn.execute(
-                "SELECT extract(epoch FROM p.ts), p.lon, p.lat, p.speed FROM voyages v"
-                " JOIN positions p ON p.vessel_id = v.vessel_id AND p.ts >= v.departed_at"
-                " AND p.ts <= v.arrived_at WHERE v.id = %s ORDER BY p.ts",
-                (voyage_id,),
-            )
-            rows = await cur.fetchall()
-            data = np.array(rows, dtype=np.float64).reshape(-1, 4)
-            seconds = fishing_seconds(data[:, 0], data[:, 1], data[:, 2], data[:, 3], self.settings)
-            await conn.execute("UPDATE voyages SET fishing_s = %s WHERE id = %s", (seconds, voyage_id))
+            await store_effort(conn, voyage_id, self.settings)
 
     async def _reload_zones(self, conn: Connection, *, force: bool = False) -> None:
         now = self.clock()
