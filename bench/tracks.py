@@ -37,7 +37,7 @@ from seawatch.settings import DatabaseSettings, Settings
 from tracking.db import Pool, open_pool
 from tracking.geo import EARTH_RADIUS_M, KNOT_MS
 from tracking.migrate import migrate
-from tracking.tracks import fetch_track, per_bucket, simplify_m
+from tracking.tracks import fetch_track, fetch_track_parallel, per_bucket, simplify_m
 
 DAYS = 30
 EVERY_S = 10
@@ -162,6 +162,10 @@ async def measure(pool: Pool, dsn: str) -> list[Row]:
         async with pool.connection() as conn:
             return len(per_bucket(await fetch_track(conn, 1, START, end, max_points=1_000_000), 60.0))
 
+    async def track_split_simplified() -> int:
+        track = await fetch_track_parallel(pool, 1, START, end, max_points=1_000_000)
+        return len(simplify_m(track, 10.0))
+
     async def track_as_arrays() -> int:
         async with pool.connection() as conn, conn.cursor(binary=True) as cur:
             for oid in ARRAY_OIDS:
@@ -244,6 +248,11 @@ async def measure(pool: Pool, dsn: str) -> list[Row]:
             await timed("30-day track, read (one bytea of fixed-size records → numpy)", track_full),
             await timed("30-day track, read + Douglas–Peucker 10 m", track_simplified, 200),
             await timed("30-day track, read + one point a minute", track_bucketed, 200),
+            await timed(
+                "30-day track, read in two time slices on two connections + Douglas–Peucker 10 m",
+                track_split_simplified,
+                200,
+            ),
             await timed(
                 "reference: one binary array per column, ordered in SQL (the former query)", track_as_arrays
             ),

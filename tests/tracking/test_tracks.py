@@ -9,7 +9,14 @@ import shapely
 from tests.tracking.sim_tracks import T0, add_vessel, day_trip, store_track
 from tracking.db import Pool
 from tracking.geo import local_xy_m
-from tracking.tracks import TrackTooLarge, check_range, fetch_track, per_bucket, simplify_m
+from tracking.tracks import (
+    TrackTooLarge,
+    check_range,
+    fetch_track,
+    fetch_track_parallel,
+    per_bucket,
+    simplify_m,
+)
 
 
 async def test_the_track_is_every_stored_point_in_order(pool: Pool) -> None:
@@ -46,6 +53,26 @@ async def test_points_stored_out_of_order_over_several_days_come_back_in_time_or
     assert np.array_equal(got.lat, [p.lat for p in expected])
     names = {got.source_name(i) for i in range(len(got))}
     assert names == {"sim", "terminal_json", "other"} and not got.drill.any()
+
+
+async def test_a_track_read_in_parallel_slices_is_the_same_track(pool: Pool) -> None:
+    days = [day_trip(T0 + timedelta(days=d), every_s=60) for d in range(3)]
+    async with pool.connection() as conn:
+        vessel = await add_vessel(conn)
+        for day in days:
+            await store_track(conn, vessel, day)
+        whole = await fetch_track(conn, vessel, T0, T0 + timedelta(days=3), max_points=100_000)
+    for parts in (2, 3, 7):
+        sliced = await fetch_track_parallel(
+            pool, vessel, T0, T0 + timedelta(days=3), max_points=100_000, parts=parts
+        )
+        assert np.array_equal(sliced.ts, whole.ts) and np.array_equal(sliced.lon, whole.lon)
+        assert np.array_equal(sliced.speed, whole.speed, equal_nan=True)
+    size = len(whole)
+    with pytest.raises(TrackTooLarge):  # every slice is under the limit, the whole is not
+        await fetch_track_parallel(pool, vessel, T0, T0 + timedelta(days=3), max_points=size - 1, parts=3)
+    nothing = await fetch_track_parallel(pool, vessel, T0 - timedelta(days=2), T0, max_points=10)
+    assert len(nothing) == 0
 
 
 async def test_a_range_is_half_open_and_bounded(pool: Pool) -> None:
