@@ -209,28 +209,31 @@ async def rebuild_vessel(
     stops: list[tuple[datetime, str]] = [(r[0], r[1]) for r in await cur.fetchall()]
     newest: tuple[Any, ...] | None = None
 
-    async def feed(after: datetime, strict: bool, until: datetime | None, to_arrival: bool) -> Arrival | None:
+    async def feed(
+        after: datetime, strict: bool, until: datetime | None, join: tuple[datetime, str] | None = None
+    ) -> bool:
+        """Replay [after, until). With `join` (a stored arrival), stop at the first arrival the replay
+        makes and say whether it is that one."""
         nonlocal newest
         fixes = await _positions(conn, vessel_id, after, strict, until)
         newest = fixes[-1] if fixes else newest
         inputs = _inputs(fixes, await _gate_reads(conn, vessel_id, after, until))
         # Days of fixes through the detector: off the event loop, as the tracker's own detection.
-        arrival, used = await asyncio.to_thread(_replay, detector, vessel_id, inputs, book, to_arrival)
+        arrival, used = await asyncio.to_thread(_replay, detector, vessel_id, inputs, book, join is not None)
+        if arrival is not None and (arrival.at, arrival.zone.id) == join:
+            return True
         if used < len(inputs):
             await asyncio.to_thread(_replay, detector, vessel_id, inputs[used:], book, False)
-        return arrival
+        return False
 
     replay_to: datetime | None = None
-    await feed(replay_from, trip is not None, stops[0][0] if stops else None, False)
+    await feed(replay_from, trip is not None, stops[0][0] if stops else None)
     for k, stop in enumerate(stops):
         after = stops[k + 1][0] if k + 1 < len(stops) else None
-        if track.port is not None:  # not at sea where the stored arrival needs it: go on
-            await feed(stop[0], False, after, False)
-            continue
-        arrival = await feed(stop[0], False, after, True)
-        if arrival is not None and (arrival.at, arrival.zone.id) == stop:
-            # The replay arrived as stored: join up there. That port call lies after the window and
-            # stays as it is; the voyage it closes is the replay's.
+        # At sea where the stored arrival needs it, the replay may join the stored history there.
+        if await feed(stop[0], False, after, stop if track.port is None else None):
+            # That port call lies after the window and stays as it is; the voyage it closes is the
+            # replay's.
             book.calls.pop()
             replay_to = stop[0]
             break

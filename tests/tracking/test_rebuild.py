@@ -116,7 +116,7 @@ async def test_late_positions_rebuilt_give_the_voyage_live_detection_finds(pool:
 
 
 async def test_a_window_in_the_past_joins_the_stored_arrival_after_it(pool: Pool) -> None:
-    tracker, vessel, reference, late = await day_two_at_sea_late(pool, 3)
+    tracker, vessel, reference, late = await day_two_at_sea_late(pool, 4)
     state = track_to_json(tracker.detector.track(vessel))
     async with pool.connection() as conn:
         before = await rows(conn, vessel)
@@ -124,11 +124,12 @@ async def test_a_window_in_the_past_joins_the_stored_arrival_after_it(pool: Pool
         await store_track(conn, vessel, late)
         await request_rebuild(conn, [vessel], T0 + DAY, T0 + 2 * DAY)
     [result] = await tracker.rebuild_requested()
-    assert result.state is None and result.end == before[0][-1][2]  # stopped at day 3's arrival
+    assert result.state is None and result.end == before[0][-2][2]  # stopped at day 3's arrival
     async with pool.connection() as conn:
         after = await rows(conn, vessel)
     assert_like_live(after, reference_rows)
-    assert after[0][-1] == before[0][-1]  # the open port call after the window: untouched
+    # After the window, ids and all: day 3's port call, day 4's voyage, the open port call.
+    assert after[0][-2:] == before[0][-2:] and after[1][-1] == before[1][-1]
     assert track_to_json(tracker.detector.track(vessel)) == state  # the live state too
     async with pool.connection() as conn:
         await request_rebuild(conn, [vessel], T0 + DAY, T0 + 2 * DAY)
