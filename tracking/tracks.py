@@ -178,7 +178,8 @@ async def fetch_track_parallel(
     connections. PostgreSQL 15 cannot aggregate a string_agg in parallel workers (16 can), so a long
     track is one backend's work on one core; two slices on two backends take about two thirds of the
     time on two cores (bench/tracks.py). It costs a connection more per request: worth it for the
-    rare long track, not for a day's."""
+    rare long track, not for a day's. Never call it holding a connection of the same pool: with the
+    pool exhausted, the slices would wait for that connection forever."""
 
     async def part(a: datetime, b: datetime) -> npt.NDArray[np.void]:
         async with pool.connection() as conn:
