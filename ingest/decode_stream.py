@@ -63,47 +63,109 @@ def detect(head: bytes) -> Literal["nmea", "jt808"]:
 
 def decode_nmea(stream: BinaryIO) -> Iterator[Record | Problem]:
     decoder = NmeaDecoder()
-    for line in iter_lines(stream, MAX_LINE_BYTES):
-        yield from decoder.feed(line.rstrip(b"\r"))
+    for block in line_blocks(stream, MAX_LINE_BYTES):
+        yield from decoder.feed_lines(block.split(b"\n")[:-1])
     yield from decoder.flush()
+
+
+def line_blocks(stream: BinaryIO, max_len: int, size: int = 256 * 1024) -> Iterator[bytes]:
+    """`iter_lines`' lines, each ended by a newline, in blocks of about `size` bytes (bytes, not lists)."""
+    pending = b""  # the start of an unfinished line, at most max_len + 1 bytes
+    overlong = False  # pending is cut: drop the rest of its line as it arrives
+    while chunk := stream.read(size):
+        end = chunk.rfind(b"\n")
+        if end < 0:
+            if not overlong:
+                pending, overlong = _capped(pending + chunk, max_len)
+            continue
+        block = pending + chunk[chunk.find(b"\n") if overlong else 0 : end + 1]
+        if max(map(len, block.split(b"\n"))) > max_len:  # rare: cut the long lines as iter_lines does
+            block = b"".join(line[: max_len + 1] + b"\n" for line in block.split(b"\n")[:-1])
+        yield block
+        pending, overlong = _capped(chunk[end + 1 :], max_len)
+    if pending:
+        yield pending + b"\n"
+
+
+def _capped(line: bytes, max_len: int) -> tuple[bytes, bool]:
+    return (line[: max_len + 1], True) if len(line) > max_len else (line, False)
 
 
 #: A line that is certainly one whole single-sentence AIS message (or a problem): it neither opens nor
 #: closes a multi-sentence group, and it uses up a pending ``$PGHP`` time, so a decoder is back to its
 #: initial state after it when no group is open.
-_SINGLE_SENTENCE = re.compile(rb"(?:\\[^\\]*\\)?![A-Za-z0-9-]{2}VD[MO],1,1,")
-#: `nmea_chunks` gives up waiting for a group to complete after this many lines (a lost fragment): at
-#: tens of thousands of lines a second that is well past the assembler's ten seconds.
-CHUNK_ABANDON_LINES = 20_000
+_SINGLE_SENTENCE = re.compile(rb"(?:\\[^\\\n]*\\)?![A-Za-z0-9-]{2}VD[MO],1,1,")
+#: Where a line might be a fragment of a multi-sentence message: parse_line reads the count after the
+#: ``xxVDM`` head, in any case.
+_MULTI_SENTENCE = re.compile(rb"(?i)VD[MO],[2-9],")
+#: `nmea_chunks` gives up waiting for a group to complete after this many bytes (a lost fragment): tens
+#: of thousands of lines, well past the assembler's ten seconds at the speed the decoder reads.
+CHUNK_ABANDON_BYTES = 2 * 1024 * 1024
+#: How many lines back from the end of a block `nmea_chunks` looks for a place to cut.
+_CUT_SEARCH_LINES = 32
 
 
-def nmea_chunks(stream: BinaryIO, lines: int = 4000) -> Iterator[bytes]:
-    """The stream's lines in chunks of about `lines` that decode independently, each ending in a newline.
+def nmea_chunks(stream: BinaryIO, size: int = 256 * 1024) -> Iterator[bytes]:
+    """The stream's lines in chunks of about `size` bytes that decode independently.
 
     A chunk ends only after a single-sentence AIS line with no multi-sentence group open, so every
     group (and every ``$PGHP`` time) is in one chunk and `decode_nmea` of each chunk, concatenated, is
     `decode_nmea` of the whole. Lines are capped as `decode_nmea` caps them. Only the lines that can
-    take part in a group are parsed here, to follow the open groups the way the decoder keys them.
+    be fragments of a group are parsed here, and their groups followed with the decoder's own
+    `Assembler` and keys; the rest is scanned as bytes.
     """
     tracker: Assembler[AisSentence] = Assembler(
-        ttl=CHUNK_ABANDON_LINES, max_pending=DEFAULT_MAX_PENDING, clock=lambda: 0.0
+        ttl=CHUNK_ABANDON_BYTES, max_pending=DEFAULT_MAX_PENDING, clock=lambda: 0.0
     )
-    pending: list[bytes] = []
-    single = _SINGLE_SENTENCE.match
-    for number, line in enumerate(iter_lines(stream, MAX_LINE_BYTES)):
-        pending.append(line)
-        if single(line):
-            if len(pending) >= lines:
-                tracker.expire(number)
-                if not len(tracker):
-                    yield b"\n".join(pending) + b"\n"
-                    pending.clear()
+    held: list[bytes] = []  # blocks, and the part of a block, not yet in a chunk
+    held_size = 0
+    offset = 0  # of the block in the stream: the tracker's clock
+    for block in line_blocks(stream, MAX_LINE_BYTES, size):
+        # From where in the block on no group is open (None: not at its end).
+        safe_from: int | None = 0 if not len(tracker) else None
+        line_start = -1
+        for match in _MULTI_SENTENCE.finditer(block):
+            if match.start() < line_start:  # a second match in the same line
+                continue
+            line_start = block.rfind(b"\n", 0, match.start()) + 1
+            line_end = block.index(b"\n", match.end())
+            parsed = parse_line(block[line_start:line_end].rstrip(b"\r"))
+            if isinstance(parsed, AisSentence) and parsed.fragment_count > 1:
+                tracker.add(parsed, stream=stream_key(parsed), now=offset + line_start)
+            tracker.expire(offset + line_end)
+            safe_from = line_end + 1 if not len(tracker) else None
+            line_start = line_end + 1
+        offset += len(block)
+        cut = None if safe_from is None else _cut(block, safe_from)
+        if cut is None:
+            held.append(block)
+            held_size += len(block)
+            tracker.expire(offset)
             continue
-        parsed = parse_line(line.rstrip(b"\r"))
-        if isinstance(parsed, AisSentence) and parsed.fragment_count > 1:
-            tracker.add(parsed, stream=stream_key(parsed), now=number)
-    if pending:
-        yield b"\n".join(pending) + b"\n"
+        held.append(block[:cut])
+        held_size += cut
+        if held_size >= size or cut < len(block):
+            yield b"".join(held)
+            held, held_size = [], 0
+        if cut < len(block):
+            held, held_size = [block[cut:]], len(block) - cut
+    if held:
+        yield b"".join(held)
+
+
+def _cut(block: bytes, safe_from: int) -> int | None:
+    """Where to cut `block`: after its last single-sentence line starting at `safe_from` or later."""
+    end = len(block)
+    for _ in range(_CUT_SEARCH_LINES):
+        start = block.rfind(b"\n", 0, end - 1) + 1
+        if start < safe_from:
+            return None
+        if _SINGLE_SENTENCE.match(block, start):
+            return end
+        end = start
+        if end <= safe_from:
+            return None
+    return None
 
 
 def decode_nmea_chunk(chunk: bytes) -> list[Record | Problem]:

@@ -197,20 +197,38 @@ def _parse(text: str, keep_bad_checksum: bool) -> AisSentence | GatehouseTime:
 
 def _common_ais(text: str, match: re.Match[str]) -> AisSentence | None:
     """The sentence of a `_COMMON_AIS` line; None where the general path must judge it."""
-    tag_text, body, *fields, given = match.groups()
-    if fields[2] > fields[1] or _checksum(body) != int(given, 16):
+    checked = _checked(match)
+    if checked is None:
         return None
-    tag_block = None
-    if tag_text is not None:
-        tag_block = _TAG_BLOCKS.get(tag_text)
-        if tag_block is None:
-            tag_block = _parse_tag_block(tag_text)
-            if len(_TAG_BLOCKS) >= _TAG_BLOCKS_KEPT:
-                _TAG_BLOCKS.clear()
-            _TAG_BLOCKS[tag_text] = tag_block
-        if not tag_block.checksum_ok:
-            return None
-    return _sentence(text, fields, True, tag_block, None)
+    _, tag_block = checked
+    return _sentence(text, list(match.groups()[2:9]), True, tag_block, None)
+
+
+def match_common_ais(text: str) -> tuple[re.Match[str], TagBlock | None] | None:
+    """A stripped line that is a whole AIS sentence, at most a tag block before it and nothing after its
+    checksum, with every checksum right: the match (groups: tag block, body, head, count, number,
+    sequence id, channel, payload, fill bits, checksum) and the tag block. None for any other line.
+
+    For callers that want to skip building an `AisSentence` for the common line; `parse_line` gives
+    the same sentence for it.
+    """
+    match = _COMMON_AIS.fullmatch(text)
+    return None if match is None else _checked(match)
+
+
+def _checked(match: re.Match[str]) -> tuple[re.Match[str], TagBlock | None] | None:
+    tag_text, body, _, count, number, _, _, _, _, given = match.groups()
+    if number > count or _checksum(body) != int(given, 16):
+        return None
+    if tag_text is None:
+        return match, None
+    tag_block = _TAG_BLOCKS.get(tag_text)
+    if tag_block is None:
+        tag_block = _parse_tag_block(tag_text)
+        if len(_TAG_BLOCKS) >= _TAG_BLOCKS_KEPT:
+            _TAG_BLOCKS.clear()
+        _TAG_BLOCKS[tag_text] = tag_block
+    return (match, tag_block) if tag_block.checksum_ok else None
 
 
 def _ais_sentence(

@@ -24,7 +24,15 @@ from typing import TypeVar
 
 from ingest.ais import AisDecodeError, Record, carried_time, decode_payload
 from ingest.assembly import DEFAULT_MAX_PENDING, DEFAULT_TTL_S, Assembler, Completed, Dropped
-from ingest.nmea import MAX_LINE_BYTES, AisSentence, GatehouseTime, Problem, parse_line, problem
+from ingest.nmea import (
+    MAX_LINE_BYTES,
+    AisSentence,
+    GatehouseTime,
+    Problem,
+    match_common_ais,
+    parse_line,
+    problem,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +111,37 @@ class NmeaDecoder:
             return out
         for event in self._assembler.add(part, stream=stream_key(parsed)):
             out.append(_decode(event.fragments) if isinstance(event, Completed) else self._dropped(event))
+        return out
+
+    def feed_lines(self, lines: Iterable[bytes]) -> list[Record | Problem]:
+        """`feed` for many lines (without receive times, a trailing CR dropped): the same results.
+
+        A whole single-sentence AIS line with at most a tag block, the bulk of any feed, is decoded here
+        without building the sentence and part objects `feed` works with.
+        """
+        out: list[Record | Problem] = []
+        assembler, max_line = self._assembler, self.max_line
+        for line in lines:
+            if len(assembler):
+                out.extend(self._dropped(d) for d in assembler.expire())
+            common = None
+            if len(line) <= max_line and line.isascii():
+                text = line.decode("ascii").strip()
+                common = match_common_ais(text)
+            if common is None or common[0][4] != "1":
+                out.extend(self.feed(line.rstrip(b"\r")))
+                continue
+            match, tag_block = common
+            gatehouse_ts, self._gatehouse_ts = self._gatehouse_ts, None
+            channel = match[7]
+            extra = {"station": tag_block.station if tag_block else None, "channel": channel or None}
+            try:
+                record = decode_payload(match[8], int(match[9]), extra=extra)
+            except AisDecodeError as err:
+                out.append(problem("decode", str(err), text))
+                continue
+            record["ts"] = (tag_block.ts if tag_block else None) or gatehouse_ts or carried_time(record)
+            out.append(record)
         return out
 
     def flush(self) -> list[Problem]:

@@ -30,8 +30,8 @@ if TYPE_CHECKING:
 JSON_OPTIONS = orjson.OPT_UTC_Z | orjson.OPT_NON_STR_KEYS | orjson.OPT_APPEND_NEWLINE
 #: Output is written in batches of this many lines: one write per line costs more than encoding it.
 WRITE_BATCH = 2048
-#: Lines per chunk handed to a worker, and chunks in flight per worker.
-CHUNK_LINES = 4000
+#: Bytes per chunk handed to a worker (about 3,000 lines), and chunks in flight per worker.
+CHUNK_BYTES = 256 * 1024
 CHUNKS_PER_JOB = 3
 
 
@@ -94,7 +94,7 @@ def run_decode(
     err: IO[bytes],
     *,
     jobs: int | None = None,
-    chunk_lines: int = CHUNK_LINES,
+    chunk_bytes: int = CHUNK_BYTES,
 ) -> None:
     """Decode `source` (a path, or `-` for stdin). Raises OSError only if the input cannot be read."""
     from ingest.decode_stream import decode_stream, nmea_chunks, sniff
@@ -104,7 +104,7 @@ def run_decode(
         stream: BinaryIO = sys.stdin.buffer if source == "-" else stack.enter_context(Path(source).open("rb"))
         chosen, _, whole = sniff(stream, protocol)
         if chosen == "nmea" and jobs > 1:
-            _decode_in_parallel(nmea_chunks(whole, chunk_lines), jobs, out, err)
+            _decode_in_parallel(nmea_chunks(whole, chunk_bytes), jobs, out, err)
         else:
             records, problems = _encode(decode_stream(whole, chosen), out, err)
             _write(out, records, err, problems)
