@@ -28,6 +28,8 @@ from ingest.nmea_stream import NmeaDecoder, stream_key
 Protocol = Literal["auto", "nmea", "jt808"]
 Record = dict[str, Any]
 CHUNK = 64 * 1024
+#: Lines `decode_nmea` hands its decoder at a time.
+DECODE_BATCH = 256
 JT808_FLAG = 0x7E
 
 
@@ -64,7 +66,11 @@ def detect(head: bytes) -> Literal["nmea", "jt808"]:
 def decode_nmea(stream: BinaryIO) -> Iterator[Record | Problem]:
     decoder = NmeaDecoder()
     for block in line_blocks(stream, MAX_LINE_BYTES):
-        yield from decoder.feed_lines(block.split(b"\n")[:-1])
+        lines = block.split(b"\n")
+        # A few hundred lines at a time: their records are encoded and dropped before the next ones
+        # are made, so the same memory is used again (thousands alive at once cost more than decoding).
+        for start in range(0, len(lines) - 1, DECODE_BATCH):
+            yield from decoder.feed_lines(lines[start : min(start + DECODE_BATCH, len(lines) - 1)])
     yield from decoder.flush()
 
 
@@ -168,9 +174,9 @@ def _cut(block: bytes, safe_from: int) -> int | None:
     return None
 
 
-def decode_nmea_chunk(chunk: bytes) -> list[Record | Problem]:
+def decode_nmea_chunk(chunk: bytes) -> Iterator[Record | Problem]:
     """`decode_nmea` of one of `nmea_chunks`' chunks."""
-    return list(decode_nmea(io.BytesIO(chunk)))
+    return decode_nmea(io.BytesIO(chunk))
 
 
 def _jt808_problem(exc: Jt808Error, frame: bytes | str) -> Problem:
