@@ -1,3 +1,4 @@
+from datetime import UTC, datetime
 from typing import Any
 
 from ingest.dedup import Deduplicator, transmission_key
@@ -47,15 +48,57 @@ def test_a_different_report_is_not_a_duplicate() -> None:
     assert dedup.first_copy(position(mmsi=412345679)) is None
 
 
-def test_after_the_window_the_same_content_is_a_new_record() -> None:
+def test_after_the_window_of_message_time_the_same_content_is_a_new_record() -> None:
     clock = FakeClock()
     dedup = Deduplicator(5.0, clock=clock)
     assert dedup.first_copy(position()) is None
-    clock.now += 5.0
-    again = position()
+    again = position(ts="2026-11-29T02:00:05+00:00")  # five seconds later by the message's own time
     assert dedup.first_copy(again) is None
     assert again["receivers"] == 1
     assert len(dedup) == 1  # the expired entry is gone
+
+
+def test_a_recording_replayed_faster_than_real_time_keeps_legitimate_repeats() -> None:
+    # An anchored vessel sends the same report every three minutes; replayed at full speed, the reports
+    # arrive milliseconds apart on the wall clock. They are three transmissions, not one.
+    clock = FakeClock()
+    dedup = Deduplicator(5.0, clock=clock)
+    reports = [position(ts=f"2026-11-29T02:0{minute}:00+00:00") for minute in (0, 3, 6)]
+    for report in reports:
+        assert dedup.first_copy(report) is None
+        clock.now += 0.001
+    assert [r["receivers"] for r in reports] == [1, 1, 1]
+    # ...while a second receiver's copy of the last one, just as fast, is still a duplicate.
+    assert dedup.first_copy(position(ts="2026-11-29T02:06:01+00:00", station="rx2")) is reports[2]
+
+
+def test_the_wall_clock_does_not_expire_a_copy_with_the_same_message_time() -> None:
+    clock = FakeClock()
+    dedup = Deduplicator(5.0, clock=clock)
+    first = position()
+    assert dedup.first_copy(first) is None
+    clock.now += 60.0  # the copy was held up on its way (a slow link, a replay paused)
+    assert dedup.first_copy(position(station="rx2")) is first
+
+
+def test_a_copy_a_little_older_than_the_first_one_is_still_a_duplicate() -> None:
+    dedup = Deduplicator(5.0, clock=FakeClock())
+    first = position(ts="2026-11-29T02:00:02+00:00")
+    assert dedup.first_copy(first) is None
+    assert dedup.first_copy(position(station="rx2", ts=datetime(2026, 11, 29, 2, 0, 0, tzinfo=UTC))) is first
+
+
+def test_records_without_a_time_fall_back_to_the_clock() -> None:
+    clock = FakeClock()
+    dedup = Deduplicator(5.0, clock=clock)
+    first = position(ts=None)
+    assert dedup.first_copy(first) is None
+    clock.now += 4.9
+    assert dedup.first_copy(position(ts=None, station="rx2")) is first
+    clock.now += 0.2  # 5.1 s after the first copy
+    later = position(ts=None)
+    assert dedup.first_copy(later) is None
+    assert later["receivers"] == 1
 
 
 def test_memory_is_bounded() -> None:
