@@ -6,9 +6,10 @@ file replay) never reach the live detector. A rebuild replays the window through
 
 Where the replay starts and stops, so that what lies outside the window still joins up:
 
-- **Start**: a voyage under way at `start` is replayed from its departure (its figures are recomputed
-  whole); a port call in progress at `start` seeds the detector "in port there". The fix before the
-  start seeds the detector's last fix (speeds implied from it, and no false "first sight").
+- **Start**: a port call in progress at `start` seeds the detector "in port there"; a voyage under way
+  is replayed whole, from the port call it left at its departure (and the "out" gate reads just
+  before it). The fix before seeds the detector's last fix (speeds implied from it, and no false
+  "first sight").
 - **End**: the replay stops at the first stored arrival at or after `end` where the replayed vessel is
   at sea, and hands its open voyage to that arrival. Where it is not at sea there (the late positions
   changed more than the window), it goes on to the next stored arrival, up to the newest data: then
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from psycopg.types.json import Jsonb
@@ -176,22 +177,26 @@ async def rebuild_vessel(
         " AND (arrived_at IS NULL OR arrived_at >= %s) ORDER BY departed_at DESC LIMIT 1",
         (vessel_id, start, start),
     )
+    if trip is not None:
+        replay_from = trip[1]  # a voyage under way is replayed whole, from the port call it left
     call = await _one(
         conn,
         "SELECT zone_id, zone_name, zone_kind, arrived_at, arrival_method, arrival_gate_at FROM port_calls"
         " WHERE vessel_id = %s AND arrived_at < %s AND (departed_at IS NULL OR departed_at >= %s)"
         " ORDER BY arrived_at DESC LIMIT 1",
-        (vessel_id, start, start),
+        (vessel_id, replay_from, replay_from),
     )
-    if trip is not None:
-        replay_from = trip[1]
-        track.voyage = Voyage(from_zone_id=trip[0], departed_at=trip[1])
-        book.trips.append(_Trip(trip[0], trip[1], track.voyage))
-    elif call is not None and detector.ports.get(call[0]) is not None:
+    seeded_at_sea = False
+    if call is not None and detector.ports.get(call[0]) is not None:
         track.port = call[0]
         book.calls.append(_Call(*call))
-    # The departure's own fix belongs to the seed (the live detector starts a voyage's figures after it).
-    before = "<=" if trip is not None else "<"
+    elif trip is not None:  # no port call to leave from (a gate departure, a deleted zone): at sea
+        seeded_at_sea = True
+        track.voyage = Voyage(from_zone_id=trip[0], departed_at=trip[1])
+        book.trips.append(_Trip(trip[0], trip[1], track.voyage))
+    # At sea, the departure's own fix belongs to the seed (the live detector starts a voyage's figures
+    # after it).
+    before = "<=" if seeded_at_sea else "<"
     last = await _one(
         conn,
         "SELECT ts, lon, lat, speed FROM positions WHERE vessel_id = %s AND ts " + before + " %s"
@@ -210,14 +215,18 @@ async def rebuild_vessel(
     newest: tuple[Any, ...] | None = None
 
     async def feed(
-        after: datetime, strict: bool, until: datetime | None, join: tuple[datetime, str] | None = None
+        after: datetime,
+        strict: bool,
+        until: datetime | None,
+        join: tuple[datetime, str] | None = None,
+        early: list[GateRead] | None = None,
     ) -> bool:
         """Replay [after, until). With `join` (a stored arrival), stop at the first arrival the replay
         makes and say whether it is that one."""
         nonlocal newest
         fixes = await _positions(conn, vessel_id, after, strict, until)
         newest = fixes[-1] if fixes else newest
-        inputs = _inputs(fixes, await _gate_reads(conn, vessel_id, after, until))
+        inputs = _inputs(fixes, (early or []) + await _gate_reads(conn, vessel_id, after, until))
         # Days of fixes through the detector: off the event loop, as the tracker's own detection.
         arrival, used = await asyncio.to_thread(_replay, detector, vessel_id, inputs, book, join is not None)
         if arrival is not None and (arrival.at, arrival.zone.id) == join:
@@ -227,7 +236,12 @@ async def rebuild_vessel(
         return False
 
     replay_to: datetime | None = None
-    await feed(replay_from, trip is not None, stops[0][0] if stops else None)
+    # In port, an "out" read shortly before the replay may confirm the departure it finds.
+    early = []
+    if track.port is not None:
+        since = replay_from - timedelta(seconds=settings.gate_match_s)
+        early = [r for r in await _gate_reads(conn, vessel_id, since, replay_from) if r.direction == "out"]
+    await feed(replay_from, seeded_at_sea, stops[0][0] if stops else None, early=early)
     for k, stop in enumerate(stops):
         after = stops[k + 1][0] if k + 1 < len(stops) else None
         # At sea where the stored arrival needs it, the replay may join the stored history there.
@@ -399,6 +413,8 @@ async def _write(
         (vessel_id, *params),
     )
     found = {tuple(r[1:]): int(r[0]) for r in await cur.fetchall()}
+    # A read from before the window, fed for the departure it may confirm, belongs to rows not rewritten.
+    book.contradictions = [c for c in book.contradictions if c[0] >= start]
     changed += await _delete(
         conn, "gate_contradictions", [i for k, i in found.items() if k not in book.contradictions]
     )

@@ -11,7 +11,7 @@ import pytest
 
 from seawatch.cli import main
 from seawatch.settings import DatabaseSettings, TrackingSettings
-from tests.tracking.sim_tracks import T0, Point, add_vessel, day_trip, store_track, then
+from tests.tracking.sim_tracks import T0, Point, add_vessel, day_trip, store_gate_read, store_track, then
 from tests.tracking.test_tracker import Clock, drain
 from tracking.db import Pool, open_pool
 from tracking.portcall_store import Connection
@@ -55,16 +55,20 @@ def assert_like_live(rebuilt: Rows, live: Rows) -> None:
         )
 
 
-def at_sea(day: list[Point]) -> list[Point]:
-    """The part of a day trip away from the mooring: what a terminal buffers and uploads late."""
-    return [p for p in day if day[0].ts + timedelta(hours=1) < p.ts < then(day) - timedelta(hours=2)]
+def at_sea(day: list[Point], after: timedelta = timedelta(hours=1)) -> list[Point]:
+    """The part of a day trip away from the mooring (from `after` on): what a terminal buffers and
+    uploads late."""
+    return [p for p in day if day[0].ts + after < p.ts < then(day) - timedelta(hours=2)]
 
 
-async def day_two_at_sea_late(pool: Pool, days: int) -> tuple[Tracker, int, int, list[Point]]:
+async def day_two_at_sea_late(
+    pool: Pool, days: int, after: timedelta = timedelta(hours=1), gate_out: timedelta | None = None
+) -> tuple[Tracker, int, int, list[Point]]:
     """`days` day trips of two vessels through a tracker: the reference whole, the other without day 2's
-    time at sea, which is returned (to be stored late)."""
+    time at sea (from `after` on), which is returned (to be stored late). `gate_out`: both pass the
+    harbour gate that long into day 2."""
     trips = [day_trip(T0 + d * DAY) for d in range(days)]
-    late = at_sea(trips[1])
+    late = at_sea(trips[1], after)
     whole = [p for trip in trips for p in trip]
     async with pool.connection() as conn:
         await load_demo_zones(conn)
@@ -72,6 +76,9 @@ async def day_two_at_sea_late(pool: Pool, days: int) -> tuple[Tracker, int, int,
         reference = await add_vessel(conn, "YUE SHAN WEI YU 54321", 412_000_002)
         await store_track(conn, reference, whole)
         await store_track(conn, vessel, [p for p in whole if p not in late])
+        if gate_out is not None:
+            for boat in (vessel, reference):
+                await store_gate_read(conn, boat, trips[1][0].ts + gate_out, "out")
     tracker = Tracker(pool, TrackingSettings(), clock=Clock(then(trips[-1]) + timedelta(minutes=1)))
     await tracker.load()
     await drain(tracker)
@@ -133,6 +140,34 @@ async def test_a_window_in_the_past_joins_the_stored_arrival_after_it(pool: Pool
     assert track_to_json(tracker.detector.track(vessel)) == state  # the live state too
     async with pool.connection() as conn:
         await request_rebuild(conn, [vessel], T0 + DAY, T0 + 2 * DAY)
+    [again] = await tracker.rebuild_requested()
+    assert again.changed == 0
+
+
+async def test_a_window_inside_a_voyage_replays_the_voyage_from_its_departure(pool: Pool) -> None:
+    # The departure reached the tracker, the rest of the voyage did not: it arrived when the boat was
+    # seen moored again, with the distance of half a trip.
+    # On its way out it passed the gate a few minutes before the track left the harbour polygon: the
+    # replay, which starts at that departure, must still see the read.
+    tracker, vessel, reference, late = await day_two_at_sea_late(
+        pool, 2, after=timedelta(hours=2), gate_out=timedelta(minutes=55)
+    )
+    async with pool.connection() as conn:
+        before = await rows(conn, vessel)
+        reference_rows = await rows(conn, reference)
+        assert before[1][-1][3] == reference_rows[1][-1][3]  # the same departure…
+        assert reference_rows[0][-2][7] is not None  # …confirmed by the gate
+        assert before[1][-1][5] < reference_rows[1][-1][5] - 10_000  # …and a voyage far too short
+        await store_track(conn, vessel, late)
+        await request_rebuild(conn, [vessel], T0 + DAY + timedelta(hours=3), T0 + DAY + timedelta(hours=4))
+    [result] = await tracker.rebuild_requested()
+    assert result.start == before[1][-1][3]  # from the departure of the voyage under way at --from
+    async with pool.connection() as conn:
+        after = await rows(conn, vessel)
+    assert_like_live(after, reference_rows)
+    assert after[1][-1][0] == before[1][-1][0]  # the voyage kept its id
+    async with pool.connection() as conn:
+        await request_rebuild(conn, [vessel], T0 + DAY + timedelta(hours=3), T0 + DAY + timedelta(hours=4))
     [again] = await tracker.rebuild_requested()
     assert again.changed == 0
 
