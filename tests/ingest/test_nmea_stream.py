@@ -317,3 +317,49 @@ def test_fuzzed_streams_never_raise_and_stay_bounded(data: st.DataObject, max_pe
         assert decoder.pending <= max_pending
     assert all(problem["error"] == "incomplete" for problem in decoder.flush())
     assert decoder.pending == 0
+
+
+# feed_lines decodes the common line without building sentence objects; it must give what feed gives.
+COMMON_LINE_VARIANTS = [
+    POSITION,
+    TAGGED,
+    POSITION + "\r",
+    "  " + TAGGED + "  ",
+    POSITION.replace("*5C", "*5D"),  # wrong checksum
+    tag_block("s:rORBCOMM008,c:1418169601")[:-4] + "00\\" + POSITION,  # wrong tag block checksum
+    tag_block("c:1418169601,g:1-2-77") + PART_1,
+    tag_block("g:2-2-77") + PART_2,
+    POSITION.replace("AIVDM", "aivdm"),
+    POSITION + TRAILER,
+    PGHP,
+    POSITION,
+    with_checksum("AIVDM,1,1,,A,,0"),  # empty payload: a decode problem
+    with_checksum("AIVDM,1,1,,A,Ww,0"),  # type 39: unsupported
+    with_checksum("BSVDO,1,1,,,15M67FC000G?ufbE`FepT@3n00Sa,0"),
+    "# a comment",
+    "",
+    "x" * 2000,
+    "!AIVDM,1,1,,B,15M67FC000G?ufbE`FepT@3n00Sa,0*5C\u00e9",
+    BASE_STATION,
+    PART_1,
+    POSITION,
+    PART_2,
+]
+
+
+@pytest.mark.parametrize("name", sorted(PINNED))
+def test_feed_lines_gives_what_feed_gives_on_every_recording(name: str) -> None:
+    lines = (RECORDINGS / name).read_bytes().split(b"\n")
+    one_by_one = NmeaDecoder()
+    expected = [item for line in lines for item in one_by_one.feed(line.rstrip(b"\r"))]
+    assert NmeaDecoder().feed_lines(lines) == expected
+    assert expected  # the recordings are not empty
+
+
+def test_feed_lines_gives_what_feed_gives_on_odd_lines() -> None:
+    lines = [line.encode() for line in COMMON_LINE_VARIANTS]
+    one_by_one = NmeaDecoder()
+    expected = [item for line in lines for item in one_by_one.feed(line.rstrip(b"\r"))]
+    assert NmeaDecoder().feed_lines(lines) == expected
+    kinds = [item.get("error", item.get("kind")) for item in expected]
+    assert kinds.count("checksum") == 2 and "static" in kinds and "decode" in kinds

@@ -1,8 +1,12 @@
 """`seawatch decode` through the real command line, on real recordings."""
 
+import io
 import json
 from pathlib import Path
 
+import pytest
+
+from seawatch.decode import run_decode
 from tests.seawatch.helpers import run_seawatch
 
 
@@ -64,3 +68,46 @@ def test_an_unreadable_input_is_exit_status_1(tmp_path: Path) -> None:
     result = run_seawatch("decode", str(tmp_path / "missing.nmea"))
     assert result.returncode == 1
     assert "missing.nmea" in result.stderr.decode()
+
+
+def test_jobs_2_gives_the_output_of_jobs_1_on_a_recording_with_multi_sentence_messages(
+    shared_data: Path,
+) -> None:
+    # 427 kB, so the default chunks (256 kB) cut it; 898 two-sentence messages, each after a $PGHP time.
+    recording = shared_data / "ais" / "recordings" / "dma-stream_example.txt"
+    one = run_seawatch("decode", "--jobs", "1", str(recording))
+    two = run_seawatch("decode", "--jobs", "2", str(recording))
+    assert (one.returncode, two.returncode) == (0, 0)
+    assert two.stdout == one.stdout
+    assert two.stderr == one.stderr
+    assert len(json_lines(one.stdout)) == 4051
+    assert sum(r["msg_type"] == 5 for r in json_lines(one.stdout)) > 100
+
+
+@pytest.mark.parametrize(
+    "name", ["dma-stream_example.txt", "dma-decode_encode_messages.txt", "pyais-nmea_data_sample.txt"]
+)
+def test_parallel_decoding_in_small_chunks_keeps_every_message_and_the_order(
+    shared_data: Path, name: str
+) -> None:
+    recording = str(shared_data / "ais" / "recordings" / name)
+    serial_out, serial_err = io.BytesIO(), io.BytesIO()
+    run_decode(recording, "auto", serial_out, serial_err, jobs=1)
+    out, err = io.BytesIO(), io.BytesIO()
+    run_decode(recording, "auto", out, err, jobs=2, chunk_bytes=2000)  # cut every 20-odd lines
+    assert out.getvalue() == serial_out.getvalue()
+    assert err.getvalue() == serial_err.getvalue()
+
+
+def test_a_bad_jobs_count_is_a_usage_error() -> None:
+    result = run_seawatch("decode", "--jobs", "0", "-", stdin=b"")
+    assert result.returncode == 2
+    assert "--jobs" in result.stderr.decode()
+
+
+def test_decode_with_a_config_file_still_has_it_checked(tmp_path: Path) -> None:
+    config = tmp_path / "bad.toml"
+    config.write_text("log_level = 'NOISY'\n")
+    result = run_seawatch("decode", "--config", str(config), "-", stdin=b"")
+    assert result.returncode == 2
+    assert "bad settings" in result.stderr.decode()
