@@ -209,6 +209,7 @@ class DeviceFeed:
             clock=self.clock,
             sleep=self.sleep,
             whole_payload_max_bytes=self.devices.max_payload_bytes,
+            shared=True,  # several ingest processes split the gate and terminal messages
         )
         try:
             async with source:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
@@ -43,13 +45,19 @@ class MqttAddress:
         return f"mqtt://{self.host}:{self.port}"
 
 
+def client_prefix(settings: MqttSettings) -> str:
+    """The configured client id prefix, else one unique to this process: two seawatch processes of one
+    role on one broker must not take over each other's connections."""
+    return settings.client_id or f"seawatch-{socket.gethostname()}-{os.getpid()}"
+
+
 def client(address: MqttAddress, settings: MqttSettings, component: str, **kwargs: object) -> aiomqtt.Client:
     return aiomqtt.Client(
         address.host,
         address.port,
         username=address.username,
         password=address.password,
-        identifier=f"{settings.client_id}-{component}",
+        identifier=f"{client_prefix(settings)}-{component}",
         keepalive=settings.keepalive_s,
         **kwargs,  # type: ignore[arg-type]
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import socket
 from collections.abc import Awaitable, Callable
 
@@ -52,7 +53,8 @@ def build_components(
 ) -> list[Component]:
     address = MqttAddress.parse(settings.mqtt_url)
     bus = BusStatus()
-    node = f"{socket.gethostname()}-{only or 'all'}"
+    # The process id too: two processes of one role on one host are two nodes.
+    node = f"{socket.gethostname()}-{os.getpid()}-{only or 'all'}"
     hub = Hub()
     components = [Component("presence", lambda: run_presence(address, settings.mqtt, bus, node), role="all")]
 

@@ -68,7 +68,17 @@ class DatabaseSettings(Section):
 
 class MqttSettings(Section):
     topic_prefix: str = Field("seawatch", description="First level of every topic seawatch uses.")
-    client_id: str = Field("seawatch", description="Client id prefix; the component name is appended.")
+    client_id: str | None = Field(
+        None,
+        description="Client id prefix; the component name is appended. Unset: `seawatch-<host>-<pid>`, unique"
+        " per process; set it (different in each process) to keep MQTT feed sessions across restarts.",
+    )
+    share_group: str = Field(
+        "",
+        pattern=r"^[^/+#]*$",
+        description="Shared-subscription group (`$share/<group>/…`) of the MQTT NMEA and device feeds: ingest"
+        " processes with the same group split those messages; empty: each process takes them all.",
+    )
     keepalive_s: int = Field(30, ge=5, description="MQTT keep-alive interval.")
 
 

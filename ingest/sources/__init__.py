@@ -61,7 +61,9 @@ def open_source(
         case "mqtt":
             if mqtt is None:
                 raise ValueError(f"feed {feed.name}: an mqtt feed needs the broker address")
-            source = MqttSource(feed, settings, mqtt, mqtt_settings=mqtt_settings, clock=clock, sleep=sleep)
+            source = MqttSource(
+                feed, settings, mqtt, mqtt_settings=mqtt_settings, clock=clock, sleep=sleep, shared=True
+            )
         case "file":
             source = FileSource(feed, settings, clock=clock)
     return source

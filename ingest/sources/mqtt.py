@@ -2,7 +2,15 @@
 
 The subscription is QoS 1 on a persistent session (`clean_session=False`, client id
 `<mqtt.client_id>-feed-<feed name>`), so the broker keeps what arrives while seawatch is away and
-redelivers every message that was not acknowledged. `RawLine.peer` is the message's topic.
+redelivers every message that was not acknowledged. `RawLine.peer` is the message's topic. The session
+is persistent only when `mqtt.client_id` is set: the default prefix holds the process id (unique, see
+`seawatch.bus.client_prefix`), and a session under an id that never comes back would keep what arrives
+for it for good — in a shared group, a share of the feed. Without it, the session lasts as long as the
+process (a link lost and found again inside it keeps its session), not across a restart.
+
+With `shared` and `mqtt.share_group` set, the subscription is `$share/<group>/<topic filter>`: the
+ingest processes of one group split the messages, each message to one of them (MQTT 5 shared
+subscriptions; Mosquitto offers them to MQTT 3.1.1 clients too).
 
 Manual acknowledgement: aiomqtt 2.x has no API for it, but the paho-mqtt client it wraps does
 (`manual_ack_set`, `ack`); we reach it through `aiomqtt.Client._client`, the one private attribute used,
@@ -71,11 +79,13 @@ class MqttSource:
         queue_messages: int = DEFAULT_QUEUE_LINES,
         ack_timeout_s: float = DEFAULT_ACK_TIMEOUT_S,
         whole_payload_max_bytes: int | None = None,
+        shared: bool = False,
     ) -> None:
         self.feed = feed.name
-        self.topic = feed.address
-        self._address = address
         self._mqtt_settings = mqtt_settings or MqttSettings()
+        group = self._mqtt_settings.share_group
+        self.topic = f"$share/{group}/{feed.address}" if shared and group else feed.address
+        self._address = address
         self._max_line = settings.max_line_bytes
         self._backoff = Backoff(settings.reconnect_initial_s, settings.reconnect_max_s)
         self._clock = clock
@@ -174,7 +184,7 @@ class MqttSource:
                 self._address,
                 self._mqtt_settings,
                 self.component,
-                clean_session=False,
+                clean_session=self._mqtt_settings.client_id is None,
                 queue_type=_inbox_type(self._metrics, self._queue_messages),
             )
             link._client.manual_ack_set(True)
