@@ -102,6 +102,7 @@ class NmeaFeedHandler:
         self._last_put: OrderedDict[str | None, asyncio.Future[None]] = OrderedDict()
         self._acks: set[asyncio.Task[None]] = set()
         self._ack_slots = asyncio.Semaphore(MAX_PENDING_ACKS)
+        self._decoded = DECODED.labels(feed)  # looked up once: `labels` takes a lock on every call
 
     def _decoder(self, peer: str | None) -> NmeaDecoder:
         # Fragments of a multi-sentence message come over one connection; keep peers apart.
@@ -128,7 +129,7 @@ class NmeaFeedHandler:
                 INVALID.labels(self.feed, str(item["error"])).inc()
                 log.debug("feed %s: %s: %s", self.feed, item["message"], item["input"])
                 continue
-            DECODED.labels(self.feed).inc()
+            self._decoded.inc()
             record: Record = dict(item)
             record["feed"] = self.feed
             record["received_at"] = line.received_at

@@ -39,7 +39,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from seawatch.settings import IdentitySettings
 from tracking.geo import KNOT_MS, haversine_m
@@ -62,8 +62,7 @@ REPEAT_AFTER_S = 300.0
 _IDENTITY_FIELD = {"mmsi": "mmsi", "terminal": "terminal", "tag": "tag_id"}
 
 
-@dataclass(frozen=True, slots=True)
-class Fix:
+class Fix(NamedTuple):  # a tuple: made for every position that passes, and cheaper than a dataclass
     ts: datetime
     lon: float
     lat: float
@@ -262,6 +261,8 @@ def _two_places(
 def _sources_disagree(
     vessel: VesselTrack, fix: Fix, settings: IdentitySettings, now: datetime
 ) -> list[tuple[str, Record]]:
+    if len(vessel.fixes) <= (fix.source in vessel.fixes):
+        return []  # no other source has placed this vessel (most vessels have AIS alone)
     others = TERMINAL_SOURCES if fix.source in AIS_SOURCES else AIS_SOURCES
     max_age = settings.sources_max_age_s
     if (now - fix.ts).total_seconds() > max_age:
@@ -369,8 +370,7 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass(frozen=True, slots=True)
-class Subject:
+class Subject(NamedTuple):
     """A record the detector has something to say about, with what every check needs, worked out once."""
 
     record: Record

@@ -25,6 +25,7 @@ import contextlib
 import logging
 import time
 import uuid
+import weakref
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -97,7 +98,8 @@ class RecordStore:
         self._sealed_changed = asyncio.Event()
         self._spool_changed = asyncio.Event()
         self._pending = 0  # records put and not yet durable or rejected
-        self._depth = QUEUE_DEPTH.labels("store")
+        # Read when scraped: nothing to update per record. The newest store of the process is shown.
+        QUEUE_DEPTH.labels("store").set_function(_pending_of(weakref.ref(self)))
         self._database_away = False
         self._stopped = False
 
@@ -114,7 +116,6 @@ class RecordStore:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._items.append(_Item(record, future, self.clock()))
         self._pending += 1
-        self._depth.set(self._pending)
         self._arrived.set()
         return future
 
@@ -193,7 +194,6 @@ class RecordStore:
                 continue
             batch.rows.append(row)
             batch.futures.append(item.future)
-        self._depth.set(self._pending)
         if batch.rows:
             self._sealed.append(batch)
             self._sealed_changed.set()
@@ -204,7 +204,7 @@ class RecordStore:
         self._settle(future, exc)
 
     def _settle(self, future: asyncio.Future[None], exc: BaseException | None = None) -> None:
-        """Resolve one record's future (the caller updates the depth gauge)."""
+        """Resolve one record's future."""
         self._pending -= 1
         if future.done():  # cancelled by whoever put the record
             return
@@ -258,7 +258,6 @@ class RecordStore:
         await asyncio.to_thread(spool.append, batch.id, payload)
         for future in batch.futures:
             self._settle(future)
-        self._depth.set(self._pending)
         self._spool_changed.set()
         return True
 
@@ -278,7 +277,6 @@ class RecordStore:
                 self._settle(future)
             else:
                 self._reject(future, RejectedRecord("refused", str(problem)), batch.rows[index])
-        self._depth.set(self._pending)
 
     def _note_database_away(self, exc: BaseException) -> None:
         # Logged once per outage: the drainer retries every `retry_interval_s` and would flood the log.
@@ -360,7 +358,6 @@ class RecordStore:
                 log.exception("could not store %d record(s) at shutdown", len(batch.futures))
                 for future in batch.futures:
                     self._settle(future, exc)
-                self._depth.set(self._pending)
 
     # --- helpers --------------------------------------------------------------------------------
 
@@ -373,3 +370,11 @@ class RecordStore:
     async def _wait(event: asyncio.Event) -> None:
         await event.wait()
         event.clear()
+
+
+def _pending_of(store: weakref.ref[RecordStore]) -> Callable[[], float]:
+    def pending() -> float:
+        alive = store()
+        return 0.0 if alive is None else float(alive.pending)
+
+    return pending
