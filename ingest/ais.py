@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import math
 import operator
+import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -218,6 +219,10 @@ def decode_payload(
             values[index] = bits.get_num(offset, width, signed)
         else:
             values[index] = round(bits.get_num(offset, width, signed) / divisor, 6)  # pyais' precision
+    for index in plan.whole_enums:
+        member = values[index]
+        if isinstance(member, Enum):
+            values[index] = member._value_
     for index, offset, width, signed in plan.sometimes_enum:
         if isinstance(values[index], Enum):
             values[index] = bits.get_num(offset, width, signed)
@@ -255,6 +260,9 @@ class _Plan:
     raw: tuple[tuple[int, int, int, bool, float | None], ...]
     #: The same for values re-read only when pyais gives an enum member (``turn``: the codes +-127, 128).
     sometimes_enum: tuple[tuple[int, int, int, bool], ...]
+    #: Indexes of enums with a member for every value their field can hold (``status``): pyais cannot
+    #: have fallen back to a default member, so the member's value is the field's.
+    whole_enums: tuple[int, ...]
     #: Indexes of 6-bit text values (cut at the first '@', trailing spaces stripped).
     text: tuple[int, ...]
     #: Indexes of binary values (lower-case hex).
@@ -278,6 +286,7 @@ def _plan_for(message: Payload, msg_type: int) -> _Plan:
     rules = FIELD_RULES.get(msg_type, {})
     raw: list[tuple[int, int, int, bool, float | None]] = []
     sometimes_enum: list[tuple[int, int, int, bool]] = []
+    whole_enums: list[int] = []
     text: list[int] = []
     binary: list[int] = []
     not_available: list[tuple[int, tuple[float, ...]]] = []
@@ -287,11 +296,16 @@ def _plan_for(message: Payload, msg_type: int) -> _Plan:
         # The field converts in pyais' decoder or, like `status`, in the class's own __init__.
         converters = (converter, attributes[name].converter if name in attributes else None)
         where = (index, offset, width, signed or (rule is not None and rule.signed))
+        enum = next((e for e in map(_enum_of, converters) if e is not None), None)
         if rule is not None and rule.raw_divisor is not None:
             raw.append((*where, rule.raw_divisor))
-        elif any(_is_enum(c) for c in converters):
+        elif (
+            enum is not None and width <= 16 and all(v in enum._value2member_map_ for v in range(1 << width))
+        ):
+            whole_enums.append(index)
+        elif enum is not None:
             raw.append((*where, None))
-        elif any(c is not None for c in converters):
+        elif any(_may_return_enum(c) for c in converters if c is not None):
             sometimes_enum.append(where)
         elif kind == STR:
             text.append(index)
@@ -304,16 +318,34 @@ def _plan_for(message: Payload, msg_type: int) -> _Plan:
         getter if len(names) > 1 else lambda message: (getter(message),)
     )
     plan = _Plan(
-        names, values, tuple(raw), tuple(sometimes_enum), tuple(text), tuple(binary), tuple(not_available)
+        names,
+        values,
+        tuple(raw),
+        tuple(sometimes_enum),
+        tuple(whole_enums),
+        tuple(text),
+        tuple(binary),
+        tuple(not_available),
     )
     _PLANS[type(message)] = plan
     return plan
 
 
-def _is_enum(converter: Any) -> bool:
+def _enum_of(converter: Any) -> type[Enum] | None:
     # pyais' enum fields convert with the enum class itself or its `from_value` class method.
     owner = getattr(converter, "__self__", converter)
-    return isinstance(owner, type) and issubclass(owner, Enum)
+    return owner if isinstance(owner, type) and issubclass(owner, Enum) else None
+
+
+def _may_return_enum(converter: Any) -> bool:
+    # By the converter's declared return type (to_turn: float or TurnRate); unknown means maybe.
+    try:
+        returns = typing.get_type_hints(converter).get("return")
+    except Exception:  # unresolvable annotations
+        return True
+    if returns is None:
+        return True
+    return any(isinstance(t, type) and issubclass(t, Enum) for t in (typing.get_args(returns) or (returns,)))
 
 
 def carried_time(record: Record) -> datetime | None:

@@ -101,9 +101,10 @@ def _capped(line: bytes, max_len: int) -> tuple[bytes, bool]:
 #: closes a multi-sentence group, and it uses up a pending ``$PGHP`` time, so a decoder is back to its
 #: initial state after it when no group is open.
 _SINGLE_SENTENCE = re.compile(rb"(?:\\[^\\\n]*\\)?![A-Za-z0-9-]{2}VD[MO],1,1,")
-#: Where a line might be a fragment of a multi-sentence message: parse_line reads the count after the
-#: ``xxVDM`` head, in any case.
-_MULTI_SENTENCE = re.compile(rb"(?i)VD[MO],[2-9],")
+#: Where a line might be a fragment of a multi-sentence message: every one has its fragment count
+#: (2-9) and number (1-9) as single digits after the ``xxVDM`` head. Lines that merely look like it are
+#: parsed and let go. (A plain pattern: a case-insensitive one on the head scans several times slower.)
+_MULTI_SENTENCE = re.compile(rb",[2-9],[1-9],")
 #: `nmea_chunks` gives up waiting for a group to complete after this many bytes (a lost fragment): tens
 #: of thousands of lines, well past the assembler's ten seconds at the speed the decoder reads.
 CHUNK_ABANDON_BYTES = 2 * 1024 * 1024

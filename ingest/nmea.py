@@ -15,6 +15,7 @@ pending Gatehouse time) live in `ingest.assembly` and `ingest.nmea_stream`.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -318,6 +319,7 @@ def _gatehouse_time(fields: list[str]) -> datetime:
         raise _Bad("syntax", f"invalid $PGHP time: {err}") from None
 
 
+@functools.lru_cache(maxsize=4096)  # receivers stamp whole seconds: a feed repeats each time many times
 def unix_time(value: str) -> datetime | None:
     """A Unix time in seconds or milliseconds (told apart by size) as aware UTC; None if unusable."""
     if not _UNIX_TIME.fullmatch(value):
