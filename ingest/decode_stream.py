@@ -9,21 +9,16 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterator
-from typing import Any, BinaryIO, Literal
+from typing import TYPE_CHECKING, Any, BinaryIO, Literal
 
 from ingest.assembly import DEFAULT_MAX_PENDING, Assembler
-from ingest.jt808 import (
-    FrameSplitter,
-    Jt808Error,
-    Reassembler,
-    decode_message,
-    expand_batch,
-    looks_like_hex_text,
-    parse_frame,
-)
-from ingest.jt808 import Problem as FrameProblem
 from ingest.nmea import MAX_LINE_BYTES, AisSentence, Problem, parse_line, problem
 from ingest.nmea_stream import NmeaDecoder, stream_key
+
+if TYPE_CHECKING:
+    from ingest.jt808 import Jt808Error, Reassembler
+
+# ingest.jt808 is imported where JT/T 808 is decoded: `seawatch decode` of NMEA starts without it.
 
 Protocol = Literal["auto", "nmea", "jt808"]
 Record = dict[str, Any]
@@ -187,11 +182,15 @@ def _jt808_problem(exc: Jt808Error, frame: bytes | str) -> Problem:
 
 def _decode_jt808(frame: bytes, reassembler: Reassembler) -> list[Record]:
     """Records from one frame; a packet of a split message gives none until the last one arrives."""
+    from ingest.jt808 import decode_message, expand_batch, parse_frame
+
     whole = reassembler.add(parse_frame(frame))
     return [] if whole is None else expand_batch(decode_message(whole))
 
 
 def decode_jt808_hex(stream: BinaryIO) -> Iterator[Record | Problem]:
+    from ingest.jt808 import Jt808Error, Reassembler
+
     reassembler = Reassembler()
     for raw in iter_lines(stream, 2 * 4096 + 64):
         line = raw.decode("ascii", "replace").strip()
@@ -209,6 +208,9 @@ def decode_jt808_hex(stream: BinaryIO) -> Iterator[Record | Problem]:
 
 
 def decode_jt808_binary(stream: BinaryIO, head: bytes = b"") -> Iterator[Record | Problem]:
+    from ingest.jt808 import FrameSplitter, Jt808Error, Reassembler
+    from ingest.jt808 import Problem as FrameProblem
+
     splitter = FrameSplitter()
     reassembler = Reassembler()
     chunk = head
@@ -254,6 +256,8 @@ def decode_stream(stream: BinaryIO, protocol: Protocol = "auto") -> Iterator[Rec
     chosen, head, whole = sniff(stream, protocol)
     if chosen == "nmea":
         return decode_nmea(whole)
+    from ingest.jt808 import looks_like_hex_text
+
     content = b"\n".join(line for line in head.splitlines() if not line.lstrip().startswith(b"#"))
     if looks_like_hex_text(content[:256]):
         return decode_jt808_hex(whole)
