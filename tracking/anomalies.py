@@ -25,8 +25,8 @@ Where a gate is: the position the reader sends with each read (`lon`/`lat` of th
 the reader's configuration), or, when a deployment configures it, a reader id → position mapping given
 to `detect` (it wins). A gate without a known position is checked for dark departures only.
 
-Distances are `tracking.geo.haversine_m`: within 0.5 % of the ellipsoid at these latitudes, a few
-metres in the kilometres compared here.
+Distances are `tracking.geo.point_distance_m` (haversine): within 0.5 % of the ellipsoid at these
+latitudes, a few metres in the kilometres compared here.
 
 The functions are pure apart from the `AnomalyState` they update: time comes in as `now`. An anomaly of
 one kind for one vessel is reported at most once per `REPEAT_AFTER_S`; the alert engine keeps one
@@ -42,7 +42,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 from seawatch.settings import IdentitySettings
-from tracking.geo import KNOT_MS, haversine_m
+from tracking.geo import KNOT_MS, point_distance_m
 from tracking.identity import IdentityRegistry, Lookup
 from tracking.rows import RejectedRecord, identity_of
 
@@ -307,7 +307,7 @@ def _gate_read(
     if gate is not None and latest is not None:
         interval = abs((latest.ts - ts).total_seconds())
         if interval <= settings.sources_max_age_s:
-            distance = haversine_m(gate[0], gate[1], latest.lon, latest.lat)
+            distance = point_distance_m(gate[0], gate[1], latest.lon, latest.lat)
             allowed = settings.gate_max_distance_m + _run(latest, None, interval)
             if distance > allowed:
                 gate_evidence = {"gate": {"lon": gate[0], "lat": gate[1]}, "track": latest.evidence()}
@@ -337,7 +337,7 @@ def _not_repeated(vessel: VesselTrack, name: str, now: datetime) -> bool:
 
 
 def _between(a: Fix, b: Fix) -> float:
-    return haversine_m(a.lon, a.lat, b.lon, b.lat)
+    return point_distance_m(a.lon, a.lat, b.lon, b.lat)
 
 
 def _run(a: Fix, b: Fix | None, interval_s: float) -> float:

@@ -1,7 +1,13 @@
 import numpy as np
 import pytest
 
-from tracking.geo import haversine_m, local_xy_m, metres_to_degrees_lat, metres_to_degrees_lon
+from tracking.geo import (
+    haversine_m,
+    local_xy_m,
+    metres_to_degrees_lat,
+    metres_to_degrees_lon,
+    point_distance_m,
+)
 
 
 def test_one_minute_of_latitude_is_about_a_nautical_mile() -> None:
@@ -31,3 +37,15 @@ def test_degree_conversions_invert() -> None:
     assert haversine_m(115.0, 22.0, 115.0 + metres_to_degrees_lon(500, 22.0), 22.0) == pytest.approx(
         500, rel=1e-4
     )
+
+
+def test_the_distance_of_two_plain_points_is_the_haversine_of_the_arrays() -> None:
+    rng = np.random.default_rng(3)
+    lons = rng.uniform(-180, 180, (2, 500))
+    lats = rng.uniform(-90, 90, (2, 500))
+    expected = haversine_m(lons[0], lats[0], lons[1], lats[1])
+    points = zip(lons[0].tolist(), lats[0].tolist(), lons[1].tolist(), lats[1].tolist(), strict=True)
+    got = [point_distance_m(*point) for point in points]
+    assert got == pytest.approx(expected.tolist(), rel=1e-9, abs=1e-6)
+    assert point_distance_m(115.37, 22.78, 115.37, 22.78) == 0.0
+    assert point_distance_m(0.0, 0.0, 180.0, 0.0) == pytest.approx(np.pi * 6_371_008.8)
