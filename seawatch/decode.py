@@ -13,8 +13,10 @@ input order, holding at most a few chunks per worker. JT/T 808 input is decoded 
 from __future__ import annotations
 
 import argparse
+import itertools
 import multiprocessing
 import os
+import signal
 import sys
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -147,17 +149,28 @@ def _decode_chunk(chunk: bytes) -> tuple[bytes, bytes]:
 
 
 def _decode_in_parallel(chunks: Iterable[bytes], jobs: int, out: IO[bytes], err: IO[bytes]) -> None:
+    chunks = iter(chunks)
+    first = list(itertools.islice(chunks, 2))
+    if len(first) < 2:  # one chunk: not worth starting workers
+        for chunk in first:
+            _write_chunk(_decode_chunk(chunk), out, err)
+        return
     # fork: the workers start with everything already imported (a spawned one would import it again).
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    with context.Pool(jobs) as pool:
+    with context.Pool(jobs, initializer=_worker_start) as pool:
         in_flight: deque[multiprocessing.pool.AsyncResult[tuple[bytes, bytes]]] = deque()
-        for chunk in chunks:
+        for chunk in itertools.chain(first, chunks):
             in_flight.append(pool.apply_async(_decode_chunk, (chunk,)))
             if len(in_flight) >= jobs * CHUNKS_PER_JOB:
                 _write_chunk(in_flight.popleft().get(), out, err)
         while in_flight:
             _write_chunk(in_flight.popleft().get(), out, err)
+
+
+def _worker_start() -> None:
+    # Ctrl-C reaches the whole process group: the main process stops the workers, which stay quiet.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _write_chunk(encoded: tuple[bytes, bytes], out: IO[bytes], err: IO[bytes]) -> None:
