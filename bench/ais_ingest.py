@@ -5,7 +5,8 @@ The runs:
 
 1. **pyais decode alone** — pyais' own `FileReaderStream` over the file (line parsing, tag blocks,
    fragment assembly) and `.decode()` of every message, in this process.
-2. **`seawatch decode FILE`** — a subprocess, stdout to /dev/null; wall time, interpreter start included.
+2. **`seawatch decode FILE`** — a subprocess, stdout to /dev/null; wall time, interpreter start included;
+   its default `--jobs`: one decoding process per core.
 3. **`gpsdecode -j -s < FILE`** — gpsd's C decoder, JSON output with scaled values, type 24 halves
    reported separately (as seawatch does), stdout to /dev/null.
 4. **full ingest**, twice — the real pipeline in this process: the file source, `NmeaFeedHandler`
@@ -675,8 +676,9 @@ def markdown(report: Report) -> str:
 
 
 LEGEND = (
-    "- pyais: `FileReaderStream` and `.decode()` in-process. `seawatch decode` and `gpsdecode`: subprocesses,"
-    " output to /dev/null, each first run once with its output counted.",
+    "- pyais: `FileReaderStream` and `.decode()` in-process. `seawatch decode` (default `--jobs`: one"
+    " decoding process per core) and `gpsdecode`: subprocesses, output to /dev/null, each first run once"
+    " with its output counted.",
     "- Full ingest, in-process, into a fresh database: the file source, `NmeaFeedHandler` (decode, dedup)"
     " and `RecordStore` (binary `COPY`), until every record is durable, rows counted; once straight into"
     " the store, once through the sink `IngestService` gives its readers (the identity-anomaly check)."
