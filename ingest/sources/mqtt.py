@@ -23,7 +23,9 @@ whose lines is usable (empty, all too long) is acknowledged at once.
 An ack after the link it came on was lost does nothing: the broker redelivers that message on the new
 session (at least once; duplicates are for the dedup window downstream). A message left unacknowledged
 for `ack_timeout_s` (its records failed to store) would hold every later ack back for good, so the
-source then reconnects, and the broker delivers it again.
+source then reconnects, and the broker delivers it again. Both need the persistent session, that is a
+configured `mqtt.client_id`: on a session that lasts only as long as its connection, what was in flight
+when the connection ended (at most the broker's in-flight window) is not delivered again.
 
 With `whole_payload_max_bytes` set, a message is not cut into lines: its whole payload is one
 `RawLine` (a JSON document may contain newlines), empty payloads are acknowledged at once, and payloads
