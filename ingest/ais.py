@@ -238,9 +238,7 @@ def decode_payload(
         if values[index] in not_available:
             values[index] = None
 
-    record: Record = {"kind": kind, "source": "ais", "ts": ts}
-    if extra:
-        record.update(extra)
+    record: Record = {"kind": kind, "source": "ais", "ts": ts, **(extra or {})}
     record.update(zip(plan.names, values, strict=True))
     fixup = _MESSAGE_FIXUPS.get(msg_type)
     if fixup is not None:

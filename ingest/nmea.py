@@ -199,9 +199,11 @@ def _parse(text: str, keep_bad_checksum: bool) -> AisSentence | GatehouseTime:
 def _common_ais(text: str, match: re.Match[str]) -> AisSentence | None:
     """The sentence of a `_COMMON_AIS` line; None where the general path must judge it."""
     checked = _checked(match)
-    if checked is None:
-        return None
-    _, tag_block = checked
+    return None if checked is None else common_sentence(text, *checked)
+
+
+def common_sentence(text: str, match: re.Match[str], tag_block: TagBlock | None) -> AisSentence:
+    """The `AisSentence` of a line `match_common_ais` matched (what `parse_line` gives for it)."""
     return _sentence(text, list(match.groups()[2:9]), True, tag_block, None)
 
 

@@ -28,7 +28,9 @@ from ingest.nmea import (
     MAX_LINE_BYTES,
     AisSentence,
     GatehouseTime,
+    Parsed,
     Problem,
+    common_sentence,
     match_common_ais,
     parse_line,
     problem,
@@ -96,22 +98,26 @@ class NmeaDecoder:
         """Take one received line; return what it completed or broke, in order. Never raises."""
         out: list[Record | Problem] = [self._dropped(d) for d in self._assembler.expire()]
         parsed = parse_line(line, keep_bad_checksum=self.keep_bad_checksum, max_length=self.max_line)
+        self._take(parsed, received_at, out)
+        return out
+
+    def _take(self, parsed: Parsed, received_at: datetime | None, out: list[Record | Problem]) -> None:
+        """What a parsed line completes or breaks, added to `out`."""
         if parsed is None:  # blank or comment: the pending $PGHP still belongs to the next sentence
-            return out
+            return
         if isinstance(parsed, GatehouseTime):
             self._gatehouse_ts = parsed.ts
-            return out
+            return
         gatehouse_ts, self._gatehouse_ts = self._gatehouse_ts, None
         if not isinstance(parsed, AisSentence):
             out.append(parsed)
-            return out
+            return
         part = _Part(parsed, gatehouse_ts, _as_utc(received_at))
         if parsed.fragment_count == 1:  # complete in itself (parse_line checked 1 <= number <= count)
             out.append(_decode_single(part))
-            return out
+            return
         for event in self._assembler.add(part, stream=stream_key(parsed)):
             out.append(_decode(event.fragments) if isinstance(event, Completed) else self._dropped(event))
-        return out
 
     def feed_lines(self, lines: Iterable[bytes]) -> list[Record | Problem]:
         """`feed` for many lines (without receive times, a trailing CR dropped): the same results.
@@ -128,10 +134,13 @@ class NmeaDecoder:
             if len(line) <= max_line and line.isascii():
                 text = line.decode("ascii").strip()
                 common = match_common_ais(text)
-            if common is None or common[0][4] != "1":
+            if common is None:
                 out.extend(self.feed(line.rstrip(b"\r")))
                 continue
             match, tag_block = common
+            if match[4] != "1":  # a fragment: assembled as feed() would, without parsing the line again
+                self._take(common_sentence(text, match, tag_block), None, out)
+                continue
             gatehouse_ts, self._gatehouse_ts = self._gatehouse_ts, None
             channel = match[7]
             extra = {"station": tag_block.station if tag_block else None, "channel": channel or None}
