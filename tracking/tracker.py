@@ -29,6 +29,7 @@ from psycopg.types.json import Jsonb
 
 from seawatch.settings import TrackingSettings
 from tracking.db import Pool
+from tracking.gap_watch import GapWatch
 from tracking.portcall_store import Connection, save_events, save_open_voyage, store_effort
 from tracking.portcalls import (
     Config,
@@ -81,6 +82,7 @@ class Tracker:
         self._behind = False  # the last page was full: read on from the cursor, without the lookback
         self._zones_loaded_at: datetime | None = None
         self._zones_key: Any = None
+        self.gaps = GapWatch(settings.max_gap_s)
 
     # --- the component ----------------------------------------------------------------------------
 
@@ -103,6 +105,9 @@ class Tracker:
             while True:
                 while await self.poll_once() >= PAGE_ROWS:
                     pass  # behind: read the next page at once
+                if self.gaps.due(self.clock()):
+                    async with self.pool.connection() as conn:
+                        await self.gaps.check(conn, self.clock())
                 await self.rebuild_requested()
                 await asyncio.sleep(self.settings.poll_interval_s)
 
@@ -181,6 +186,9 @@ class Tracker:
                 touched.add(item.vessel_id)
                 continue
             vessel_id, row = item
+            last = self.detector.track(vessel_id).last
+            if last is not None and row.ts > last.ts:
+                self.gaps.note(vessel_id, last.ts, row.ts)
             found = self.detector.position(Fix(vessel_id, row.ts, row.lon, row.lat, row.speed))
             events += found
             if self.detector.track(vessel_id).last is not None:

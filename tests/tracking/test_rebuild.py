@@ -3,6 +3,7 @@ live detection finds on the whole track, a second run changes nothing, and nothi
 and the window moves."""
 
 import asyncio
+import contextlib
 from datetime import timedelta
 from typing import Any
 
@@ -62,7 +63,11 @@ def at_sea(day: list[Point], after: timedelta = timedelta(hours=1)) -> list[Poin
 
 
 async def day_two_at_sea_late(
-    pool: Pool, days: int, after: timedelta = timedelta(hours=1), gate_out: timedelta | None = None
+    pool: Pool,
+    days: int,
+    after: timedelta = timedelta(hours=1),
+    gate_out: timedelta | None = None,
+    poll_interval_s: float = 5.0,
 ) -> tuple[Tracker, int, int, list[Point]]:
     """`days` day trips of two vessels through a tracker: the reference whole, the other without day 2's
     time at sea (from `after` on), which is returned (to be stored late). `gate_out`: both pass the
@@ -79,7 +84,8 @@ async def day_two_at_sea_late(
         if gate_out is not None:
             for boat in (vessel, reference):
                 await store_gate_read(conn, boat, trips[1][0].ts + gate_out, "out")
-    tracker = Tracker(pool, TrackingSettings(), clock=Clock(then(trips[-1]) + timedelta(minutes=1)))
+    settings = TrackingSettings(poll_interval_s=poll_interval_s)
+    tracker = Tracker(pool, settings, clock=Clock(then(trips[-1]) + timedelta(minutes=1)))
     await tracker.load()
     await drain(tracker)
     return tracker, vessel, reference, late
@@ -170,6 +176,51 @@ async def test_a_window_inside_a_voyage_replays_the_voyage_from_its_departure(po
         await request_rebuild(conn, [vessel], T0 + DAY + timedelta(hours=3), T0 + DAY + timedelta(hours=4))
     [again] = await tracker.rebuild_requested()
     assert again.changed == 0
+
+
+async def test_the_tracker_notices_a_silence_filled_late_and_rebuilds_it(pool: Pool) -> None:
+    tracker, vessel, reference, late = await day_two_at_sea_late(pool, 2)
+    now = then(late) + DAY
+    async with pool.connection() as conn:
+        assert await tracker.gaps.check(conn, now) == []  # silences (the nights too), none filled
+        reference_rows = await rows(conn, reference)
+        await store_track(conn, vessel, late[: len(late) // 2])  # the upload comes in two parts
+    async with pool.connection() as conn:
+        assert await tracker.gaps.check(conn, now) == []  # checked a moment ago: not yet
+        assert await tracker.gaps.check(conn, now + timedelta(minutes=1)) == [vessel]
+    await tracker.rebuild_requested()
+    async with pool.connection() as conn:
+        await store_track(conn, vessel, late[len(late) // 2 :])
+        assert await tracker.gaps.check(conn, now + timedelta(minutes=2)) == [vessel]
+    await tracker.rebuild_requested()
+    async with pool.connection() as conn:
+        assert_like_live(await rows(conn, vessel), reference_rows)
+        assert await tracker.gaps.check(conn, now + timedelta(minutes=3)) == []  # nothing new
+        # Three days after a silence ended it is no longer watched.
+        assert await tracker.gaps.check(conn, then(late) + timedelta(days=4)) == []
+        assert tracker.gaps.silences == {}
+
+
+async def test_a_running_tracker_rebuilds_a_silence_filled_late_by_itself(pool: Pool) -> None:
+    tracker, vessel, reference, late = await day_two_at_sea_late(pool, 2, poll_interval_s=0.01)
+    assert isinstance(tracker.clock, Clock)
+    running = asyncio.create_task(tracker.run())
+    try:
+        async with pool.connection() as conn:
+            await store_track(conn, vessel, late)
+            reference_rows = await rows(conn, reference)
+        tracker.clock.now += timedelta(minutes=1)  # the next check of the silences is due
+        for _ in range(3000):  # a bound, not a timing: it fails only if it never happens
+            async with pool.connection() as conn:
+                if len((await rows(conn, vessel))[1]) == 2:
+                    break
+            await asyncio.sleep(0.01)
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+    async with pool.connection() as conn:
+        assert_like_live(await rows(conn, vessel), reference_rows)
 
 
 def prepare_late_voyage(dsn: str) -> int:
