@@ -12,7 +12,9 @@ is checked at once, with no query. The others (a vessel seen for the first time,
 old) wait for a resolver task that asks the database about all of them in one query and then checks
 them in the order they came; while an identity has records waiting, its later records wait behind them,
 so each identity's reports are still checked in order. The reader is not held up by the database unless
-`max_waiting` records wait (then `put` waits for the resolver, as the store's bounded queue does).
+`max_waiting` records wait (then `put` waits for the resolver, as the store's bounded queue does). The
+records themselves are in the store already: at shutdown, or when the database cannot name the vessels,
+only the checks of the waiting records are lost (logged), never a record.
 
 `run_overdue_checks` is the periodic half: dark departures that only waiting reveals.
 """
