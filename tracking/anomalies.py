@@ -44,7 +44,7 @@ from typing import Any, NamedTuple
 from seawatch.settings import IdentitySettings
 from tracking.geo import KNOT_MS, point_distance_m
 from tracking.identity import IdentityRegistry, Lookup
-from tracking.rows import RejectedRecord, identity_of
+from tracking.rows import MMSI_MAX, RejectedRecord, identity_of
 
 Record = dict[str, Any]
 GatePositions = Mapping[str, tuple[float, float]]  # reader id → (lon, lat)
@@ -54,6 +54,7 @@ AIS_SOURCES = frozenset({"ais"})
 TERMINAL_SOURCES = frozenset({"jt808", "terminal_json"})
 AIRCRAFT_MSG_TYPES = frozenset({9})
 _FIX_SOURCES = AIS_SOURCES | TERMINAL_SOURCES
+_NUMBERS = (int, float)
 #: GNSS scatter and AIS position resolution (type 27 reports are rounded to ~185 m), forgiven.
 POSITION_NOISE_M = 250.0
 #: The shortest interval assumed between two reports.
@@ -191,14 +192,19 @@ def fix_of(record: Record) -> Fix | None:
         return None
     if record.get("fix") is False:
         return None  # a terminal without a GNSS fix sends 0, 0 or its last fix: it places it nowhere
-    if not isinstance(lon, int | float) or not isinstance(lat, int | float):
+    if not isinstance(lon, _NUMBERS) or not isinstance(lat, _NUMBERS):
         return None
-    try:
-        identity = identity_of(record)
-    except RejectedRecord:
-        return None
-    if identity is None:
-        return None
+    mmsi = record.get("mmsi")
+    if type(mmsi) is int and 0 < mmsi <= MMSI_MAX:
+        identity = ("mmsi", str(mmsi))  # what identity_of says, sooner
+    else:
+        try:
+            found = identity_of(record)
+        except RejectedRecord:
+            return None
+        if found is None:
+            return None
+        identity = found
     speed = record.get("speed")
     return Fix(ts, float(lon), float(lat), str(source), identity, _number(speed))
 
