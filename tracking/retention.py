@@ -4,6 +4,7 @@ On TimescaleDB `drop_chunks` removes whole day-chunks (instant, no bloat, no vac
 PostgreSQL — the demo's embedded server — it is a DELETE, in slices so that a first run over a long
 history does not hold one huge transaction. Voyages, port calls, alerts and `vessel_latest` are other
 tables and are kept: that is why voyages carry their own distance, zone times and fishing effort.
+The packed track days (`track_days`) of the dropped days go with them.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 from seawatch.settings import TrackingSettings
 from tracking.db import Pool
+from tracking.tracks import TRACK_DAYS_LOCK, Connection
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,8 @@ async def drop_old_positions(pool: Pool, retention_days: int, now: datetime) -> 
         async with pool.connection() as conn:
             cur = await conn.execute("SELECT drop_chunks('positions', older_than => %s)", (cutoff,))
             dropped = len(await cur.fetchall())
+            # No trigger sees a chunk dropped: the packed days go in the same transaction.
+            await forget_track_days(conn, cutoff)
         return RetentionResult(cutoff, "drop_chunks", dropped)
     deleted = 0
     async with pool.connection() as conn:
@@ -62,7 +66,18 @@ async def drop_old_positions(pool: Pool, retention_days: int, now: datetime) -> 
             deleted += cur.rowcount
             await conn.commit()
             oldest = upto
+        # The DELETE's trigger dropped the packed days it emptied; this drops the packed empty ones.
+        await forget_track_days(conn, cutoff)
     return RetentionResult(cutoff, "delete", deleted)
+
+
+async def forget_track_days(conn: Connection, cutoff: datetime) -> None:
+    """Drop the packed days (`tracking.tracks`) of the day `cutoff` falls in and before: from then on
+    their positions are gone or going. The lock, shared, keeps a read from packing them meanwhile."""
+    await conn.execute("SELECT pg_advisory_xact_lock_shared(%s)", (TRACK_DAYS_LOCK,))
+    await conn.execute(
+        "DELETE FROM track_days WHERE day <= (%s::timestamptz AT TIME ZONE 'UTC')::date", (cutoff,)
+    )
 
 
 async def run_retention(

@@ -20,11 +20,12 @@ import asyncio
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import psycopg
 import shapely
 from psycopg import AsyncConnection
 from psycopg.rows import TupleRow
@@ -55,12 +56,33 @@ _SOURCE_CODE = (
 # No ORDER BY: the index scans hand each chunk's rows newest first, and numpy puts those runs in order
 # for less than the server's ordered scan costs. The LIMIT only bounds how much a too-long range reads
 # before it is refused.
-TRACK_SQL = (
-    "SELECT count(*), string_agg(timestamptz_send(ts) || float8send(lon) || float8send(lat)"
+_RECORD_SQL = (
+    "string_agg(timestamptz_send(ts) || float8send(lon) || float8send(lat)"
     " || float4send(COALESCE(speed, 'NaN')) || float4send(COALESCE(course, 'NaN'))"
     f" || float4send(COALESCE(heading, 'NaN')) || int2send({_SOURCE_CODE}) || boolsend(drill), '')"
+)
+TRACK_SQL = (
+    f"SELECT count(*), {_RECORD_SQL}"
     " FROM (SELECT ts, lon, lat, speed, course, heading, source, drill FROM positions"
     " WHERE vessel_id = %s AND ts >= %s AND ts < %s LIMIT %s) p"
+)
+# The packed-day cache (migration 0008, README "Tracking"): closed UTC days of a vessel's track as the
+# bytes TRACK_SQL gives for the day. A read takes the days packed, reads the rest from positions and packs
+# the closed days it missed. Packing takes TRACK_DAYS_LOCK exclusively, trying: a transaction writing
+# positions into closed days holds it shared (the positions triggers), and the pack, read from a snapshot
+# without that transaction's rows, would outlive the trigger's invalidation. Busy, the read packs nothing.
+TRACK_DAYS_LOCK = 0x74616573  # the key in track_days_forget() (tracking/migrations/0008_track_days.sql)
+CACHED_SQL = "SELECT day, points, data FROM track_days WHERE vessel_id = %s AND day >= %s AND day < %s"
+PACK_SQL = (
+    "INSERT INTO track_days (vessel_id, day, points, data)"
+    " SELECT %(vessel)s, d.day, p.n, COALESCE(p.data, '') FROM unnest(%(days)s::date[]) AS d (day)"
+    f" CROSS JOIN LATERAL (SELECT count(*) AS n, {_RECORD_SQL} AS data FROM positions"
+    " WHERE vessel_id = %(vessel)s AND ts >= d.day::timestamp AT TIME ZONE 'UTC'"
+    " AND ts < (d.day + 1)::timestamp AT TIME ZONE 'UTC') p"
+    # The database's clock decides what is closed: the triggers' invalidation goes by it too.
+    " WHERE d.day < (now() AT TIME ZONE 'UTC')::date"
+    " ON CONFLICT (vessel_id, day) DO UPDATE SET points = excluded.points, data = excluded.data"
+    " RETURNING day, points, data"
 )
 _RECORD = np.dtype(
     [
@@ -157,10 +179,21 @@ def empty_track(vessel_id: int) -> Track:
 
 
 async def fetch_track(
-    conn: Connection, vessel_id: int, start: datetime, end: datetime, *, max_points: int
+    conn: Connection,
+    vessel_id: int,
+    start: datetime,
+    end: datetime,
+    *,
+    max_points: int,
+    cache: bool = True,
 ) -> Track:
-    """All stored points of the vessel in [start, end), oldest first; `TrackTooLarge` past `max_points`."""
-    records = await _read_records(conn, vessel_id, start, end, max_points)
+    """All stored points of the vessel in [start, end), oldest first; `TrackTooLarge` past `max_points`.
+    With `cache`, whole closed UTC days come from `track_days` (packed there when missing), the rest from
+    `positions`: the same track as without. Packing writes: a read-only transaction reads without."""
+    if cache:
+        records = await _read_cached(conn, vessel_id, start, end, max_points)
+    else:
+        records = await _read_records(conn, vessel_id, start, end, max_points)
     _check_size(len(records), max_points)
     return _to_track(vessel_id, records)
 
@@ -189,6 +222,81 @@ async def fetch_track_parallel(
     slices = await asyncio.gather(*(part(a, b) for a, b in itertools.pairwise(bounds)))
     _check_size(sum(len(s) for s in slices), max_points)
     return _to_track(vessel_id, np.concatenate(slices))
+
+
+async def _read_cached(
+    conn: Connection, vessel_id: int, start: datetime, end: datetime, max_points: int
+) -> npt.NDArray[np.void]:
+    first, last = _utc_day(start, up=True), _utc_day(end, up=False)  # the whole days: [first, last)
+    if first >= last:
+        return await _read_records(conn, vessel_id, start, end, max_points)
+    days: dict[date, npt.NDArray[np.void]] = {}
+    async with conn.cursor(binary=True) as cur:
+        await cur.execute(CACHED_SQL, (vessel_id, first, last))
+        for day, points, data in await cur.fetchall():
+            days[day] = parse_records(data, points)
+    count = sum(len(r) for r in days.values())
+    _check_size(count, max_points)
+    today = datetime.now(UTC).date()
+    missed = [d for d in _days(first, min(last, today)) if d not in days]
+    if missed:
+        days.update(await _pack(conn, vessel_id, missed))
+        count = sum(len(r) for r in days.values())
+        _check_size(count, max_points)
+    parts = [(_midnight(d), records) for d, records in days.items()]
+    for a, b in _uncovered(start, end, sorted(days)):
+        records = await _read_records(conn, vessel_id, a, b, max_points - count)
+        count += len(records)
+        _check_size(count, max_points)
+        parts.append((a, records))
+    parts.sort(key=lambda part: part[0])  # in time order, numpy has only each part's runs to sort
+    return np.concatenate([records for _, records in parts])
+
+
+async def _pack(conn: Connection, vessel_id: int, days: list[date]) -> dict[date, npt.NDArray[np.void]]:
+    """Pack the vessel's `days` into track_days and return their records; nothing when the lock is
+    busy (positions are being written into closed days) or the transaction may not write."""
+    packed: dict[date, npt.NDArray[np.void]] = {}
+    try:
+        async with conn.transaction(), conn.cursor(binary=True) as cur:
+            await cur.execute("SELECT pg_try_advisory_xact_lock(%s)", (TRACK_DAYS_LOCK,))
+            row = await cur.fetchone()
+            if row is None or not row[0]:
+                return packed
+            await cur.execute(PACK_SQL, {"vessel": vessel_id, "days": days})
+            for day, points, data in await cur.fetchall():
+                packed[day] = parse_records(data, points)
+    except psycopg.errors.ReadOnlySqlTransaction:
+        packed.clear()
+    return packed
+
+
+def _utc_day(moment: datetime, *, up: bool) -> date:
+    """The UTC day `moment` falls in; with `up`, the next one unless `moment` is its midnight."""
+    day = moment.astimezone(UTC).date()
+    return day + timedelta(days=1) if up and moment > _midnight(day) else day
+
+
+def _midnight(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def _days(first: date, last: date) -> list[date]:
+    return [first + timedelta(days=n) for n in range((last - first).days)]
+
+
+def _uncovered(start: datetime, end: datetime, days: list[date]) -> list[tuple[datetime, datetime]]:
+    """[start, end) less the whole UTC `days` (sorted), as the fewest intervals."""
+    gaps: list[tuple[datetime, datetime]] = []
+    at = start
+    for day in days:
+        midnight = _midnight(day)
+        if midnight > at:
+            gaps.append((at, midnight))
+        at = max(at, midnight + timedelta(days=1))
+    if at < end:
+        gaps.append((at, end))
+    return gaps
 
 
 async def _read_records(
@@ -225,6 +333,11 @@ def _to_track(vessel_id: int, records: npt.NDArray[np.void]) -> Track:
     if len(ts) > 1 and not bool(np.all(ts[1:] >= ts[:-1])):
         # Stable: a sort of a few descending runs (one per chunk) is close to linear.
         track = track.take(np.argsort(ts, kind="stable"))
+    if len(ts) > 1 and bool(np.any(track.ts[1:] == track.ts[:-1])):
+        # Points sharing a time come in whatever order the server's plan read them (a packed day and a
+        # plain read may differ): every field breaks the tie, so a track reads the same either way.
+        keys = (track.drill, track.source, track.heading, track.course, track.speed, track.lat, track.lon)
+        track = track.take(np.lexsort((*keys, track.ts)))
     return track
 
 

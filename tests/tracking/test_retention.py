@@ -1,6 +1,7 @@
 """Retention drops old raw positions and keeps voyages, port calls and alerts: drop_chunks on
 TimescaleDB, DELETE on plain PostgreSQL."""
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -56,25 +57,29 @@ async def counts(pool: Pool) -> tuple[int, ...]:
     return tuple(int(v) for v in row)
 
 
-async def test_plain_postgresql_deletes_old_positions(
-    empty_database_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Plain tables even where the server has TimescaleDB: the demo's embedded server has no extension.
+@pytest.fixture
+async def plain_pool(empty_database_url: str, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Pool]:
+    """Plain tables even where the server has TimescaleDB: the demo's embedded server has no extension."""
     monkeypatch.setattr("tracking.migrate.ensure_hypertables", lambda conn: (False, []))
     migrate(empty_database_url)
     pool = await open_pool(empty_database_url, DatabaseSettings(pool_min=1, pool_max=2))
     try:
-        await fill(pool)
         assert not await positions_hypertable(pool)
-        total, old, *_ = await counts(pool)
-        result = await drop_old_positions(pool, 30, NOW)
-        assert (result.method, result.dropped) == ("delete", old)
-        assert await counts(pool) == (total - old, 0, 1, 1, 1)
-        again = await drop_old_positions(pool, 30, NOW)
-        assert again.dropped == 0
-        assert (await drop_old_positions(pool, 0, NOW)).method == "kept"
+        yield pool
     finally:
         await pool.close()
+
+
+async def test_plain_postgresql_deletes_old_positions(plain_pool: Pool) -> None:
+    pool = plain_pool
+    await fill(pool)
+    total, old, *_ = await counts(pool)
+    result = await drop_old_positions(pool, 30, NOW)
+    assert (result.method, result.dropped) == ("delete", old)
+    assert await counts(pool) == (total - old, 0, 1, 1, 1)
+    again = await drop_old_positions(pool, 30, NOW)
+    assert again.dropped == 0
+    assert (await drop_old_positions(pool, 0, NOW)).method == "kept"
 
 
 async def test_timescaledb_drops_whole_chunks(pool: Pool, timescaledb: None) -> None:
