@@ -32,8 +32,8 @@ from zoneinfo import ZoneInfo
 
 import shapely
 
-from simulators.geography import Geography, LonLat
-from tracking.geo import KNOT_MS, haversine_m, metres_to_degrees_lat, metres_to_degrees_lon
+from simulators.geography import Geography, LonLat, distance_m
+from tracking.geo import EARTH_RADIUS_M, KNOT_MS, metres_to_degrees_lat, metres_to_degrees_lon
 from tracking.schedule import ScheduleError, is_active
 
 LOCAL = ZoneInfo("Asia/Shanghai")
@@ -215,7 +215,7 @@ class Fleet:
         self.vessels: list[Vessel] = []
         self.crossings: list[GateCrossing] = []
         self.closure_ids = set(closures) | {z.id for z in geography.zones if z.kind == "moratorium"}
-        self._spots_taken: dict[int, set[LonLat]] = {}
+        self._spots_taken: dict[int, SpotGrid] = {}
         self._plans: dict[tuple[int, int], DayPlan] = {}
         self._harbour_box = shapely.unary_union([h.geometry for h in geography.harbours.values()]).bounds
         # Where a scenario's own vessels work or pass: background boats fish elsewhere, so that the
@@ -313,7 +313,7 @@ class Fleet:
         lane, k = circuits[number % len(circuits)]
         circuit = lane.circuits[k]
         on_it = max(1, -(-self.spec.cargo // len(circuits)))  # ships per circuit, rounded up
-        legs = [_distance(circuit[i], circuit[(i + 1) % len(circuit)]) for i in range(len(circuit))]
+        legs = [distance_m(circuit[i], circuit[(i + 1) % len(circuit)]) for i in range(len(circuit))]
         # Staggered between circuits too, so that ships of different slots are not abeam at the start.
         along = sum(legs) * ((number // len(circuits) + k / len(circuits)) / on_it + own.uniform(0.0, 0.01))
         leg = 0
@@ -421,11 +421,11 @@ class Fleet:
 
     def _choose_spot(self, vessel: Vessel, day: int, rng: random.Random) -> LonLat | None:
         """A patch of ground of its own today, within a morning's steaming of home, clear of closures."""
-        taken = self._spots_taken.setdefault(day, set())
+        taken = self._spots_taken.setdefault(day, SpotGrid(SPOT_SPACING_M))
         home = self.geo.harbours[vessel.home].offing if vessel.home else (vessel.lon, vessel.lat)
         for _ in range(500):
             spot = rng.choice(self.geo.grounds)
-            if _distance(home, spot) > MAX_RANGE_M or any(_distance(spot, s) < SPOT_SPACING_M for s in taken):
+            if distance_m(home, spot) > MAX_RANGE_M or taken.near(spot):
                 continue
             if self._in_closure(spot, self.t):
                 continue
@@ -540,7 +540,7 @@ class Fleet:
                 vessel.turning = False
                 return
         target = vessel.waypoints[0]
-        distance = _distance((vessel.lon, vessel.lat), target)
+        distance = distance_m((vessel.lon, vessel.lat), target)
         desired = _bearing((vessel.lon, vessel.lat), target)
         turn = (desired - vessel.cog + 540.0) % 360.0 - 180.0
         limit = TURN_RATE_DEG_S.get(vessel.kind.value, 3.0) * dt
@@ -638,8 +638,33 @@ def _trawl_legs(spot: LonLat, axis: float, rng: random.Random) -> list[LonLat]:
     return legs
 
 
-def _distance(a: LonLat, b: LonLat) -> float:
-    return float(haversine_m(a[0], a[1], b[0], b[1]))
+class SpotGrid:
+    """The day's fishing spots, bucketed in cells at least `spacing_m` wide, so that whether a new spot
+    is too near one taken looks at the nine cells around it, not at the whole fleet (a fleet started
+    at midday places every boat at once: that was seconds of pairwise distances)."""
+
+    def __init__(self, spacing_m: float) -> None:
+        self.spacing_m = spacing_m
+        self._lat_deg = math.degrees(spacing_m / EARTH_RADIUS_M)
+        # A degree of longitude is shorter than one of latitude by cos(lat): cells twice as wide in
+        # degrees stay at least `spacing_m` wide up to 60° of latitude.
+        self._lon_deg = 2 * self._lat_deg
+        self._cells: dict[tuple[int, int], list[LonLat]] = {}
+
+    def _cell(self, spot: LonLat) -> tuple[int, int]:
+        return math.floor(spot[0] / self._lon_deg), math.floor(spot[1] / self._lat_deg)
+
+    def near(self, spot: LonLat) -> bool:
+        cx, cy = self._cell(spot)
+        return any(
+            distance_m(spot, other) < self.spacing_m
+            for dx in (-1, 0, 1)
+            for dy in (-1, 0, 1)
+            for other in self._cells.get((cx + dx, cy + dy), ())
+        )
+
+    def add(self, spot: LonLat) -> None:
+        self._cells.setdefault(self._cell(spot), []).append(spot)
 
 
 def _bearing(a: LonLat, b: LonLat) -> float:

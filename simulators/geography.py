@@ -30,7 +30,7 @@ from shapely.geometry.base import BaseGeometry
 from shapely.ops import unary_union
 
 from tracking.coast import Land
-from tracking.geo import haversine_m, metres_to_degrees_lat, metres_to_degrees_lon
+from tracking.geo import metres_to_degrees_lat, metres_to_degrees_lon, point_distance_m
 from tracking.zones import Zone, demo_zone_features, zone_from_feature
 
 LonLat = tuple[float, float]
@@ -179,8 +179,9 @@ class Geography:
         return next((h for h in self.harbours.values() if h.contains(lon, lat)), None)
 
 
-def _distance(a: LonLat, b: LonLat) -> float:
-    return float(haversine_m(a[0], a[1], b[0], b[1]))
+def distance_m(a: LonLat, b: LonLat) -> float:
+    """Great-circle metres between two points (plain floats: the fleet measures millions of pairs)."""
+    return point_distance_m(a[0], a[1], b[0], b[1])
 
 
 def _buffer_m(geometry: BaseGeometry, metres: float, lat: float) -> BaseGeometry:

@@ -42,9 +42,9 @@ from simulators.fleet import (
     Vessel,
     ais_interval_s,
 )
-from simulators.geography import Geography, LonLat
+from simulators.geography import Geography, LonLat, distance_m
 from simulators.scenario import EventModel, Scenario, VesselModel, parse_duration
-from tracking.geo import haversine_m, metres_to_degrees_lat, metres_to_degrees_lon
+from tracking.geo import metres_to_degrees_lat, metres_to_degrees_lon
 from tracking.zones import zone_from_feature
 
 HEARTBEAT_S = 60.0
@@ -582,7 +582,7 @@ class Simulation:
         """Both steer for one point, to arrive `meet_in` seconds from now: bearing steady, range closing."""
         speed_a = max(a.sog, 8.0)
         meet = _ahead((a.lon, a.lat), a.cog, speed_a * 0.514444 * meet_in)
-        far = _distance((b.lon, b.lat), meet)
+        far = distance_m((b.lon, b.lat), meet)
         speed_b = min(max(far / meet_in / 0.514444, 4.0), 18.0)
         # Each runs on past the point, so that neither stops at it.
         beyond_a = _ahead(meet, a.cog, 5_000.0)
@@ -657,11 +657,7 @@ def _who(vessel: Vessel) -> dict[str, Any]:
 def _nearest_harbour(geo: Geography, where: LonLat | None) -> str:
     if where is None:
         return sorted(geo.harbours)[0]
-    return min(geo.harbours.values(), key=lambda h: _distance(h.offing, where)).id
-
-
-def _distance(a: LonLat, b: LonLat) -> float:
-    return float(haversine_m(a[0], a[1], b[0], b[1]))
+    return min(geo.harbours.values(), key=lambda h: distance_m(h.offing, where)).id
 
 
 def _bearing(a: LonLat, b: LonLat) -> float:

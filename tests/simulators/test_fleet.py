@@ -4,12 +4,15 @@ class, speeds per activity, and boats in port by hour of the (GMT+8) day. Pure: 
 from __future__ import annotations
 
 import itertools
+import math
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from simulators.fleet import (
     LOCAL,
@@ -19,11 +22,13 @@ from simulators.fleet import (
     Fleet,
     FleetSpec,
     Kind,
+    SpotGrid,
     ais_interval_s,
 )
-from simulators.geography import Geography
+from simulators.geography import Geography, distance_m
 from simulators.scenario import Scenario
 from simulators.simulation import AisOut, Simulation, TagOut, TerminalOut
+from tracking.geo import EARTH_RADIUS_M
 
 # A weekday in November: no fishing closure of the demo zones is in force.
 MIDNIGHT = datetime(2026, 11, 2, tzinfo=LOCAL)
@@ -205,3 +210,31 @@ def test_cargo_ships_keep_to_the_lane_and_never_stop(geography: Geography) -> No
             assert west - 0.1 <= ship.lon <= east + 0.1  # the turns lie a few kilometres beyond the ends
             if west <= ship.lon <= east:
                 assert south <= ship.lat <= north
+
+
+# A box of about 10 km: near and far pairs both common.
+spots = st.tuples(st.floats(115.0, 115.1), st.floats(22.0, 22.1))
+
+
+@given(st.lists(spots, max_size=60), spots)
+def test_the_spot_grid_finds_exactly_the_spots_a_pairwise_check_finds(
+    taken: list[tuple[float, float]], new: tuple[float, float]
+) -> None:
+    grid = SpotGrid(2_200.0)
+    for spot in taken:
+        grid.add(spot)
+    assert grid.near(new) == any(distance_m(new, spot) < 2_200.0 for spot in taken)
+
+
+def test_the_spot_grid_sees_a_neighbour_across_a_cell_edge() -> None:
+    # A just west of a multiple of the spacing in degrees, B 2,150 m due east of it: were the cells
+    # only `spacing` degrees of longitude wide (narrower than the spacing in metres off the equator),
+    # B would fall two cells away and go unseen.
+    step = math.degrees(2_200.0 / EARTH_RADIUS_M)
+    a = (round(115.0 / step) * step - 1e-6, 22.0)
+    b = (a[0] + math.degrees(2_150.0 / (EARTH_RADIUS_M * math.cos(math.radians(22.0)))), 22.0)
+    assert 2_100.0 < distance_m(a, b) < 2_200.0
+    grid = SpotGrid(2_200.0)
+    grid.add(a)
+    assert grid.near(b)
+    assert not grid.near((a[0] + 0.03, 22.0))
