@@ -1,7 +1,8 @@
 """Track and live-picture queries: the two figures of the tracking issue, each beside a reference.
 
 - A class A vessel reporting every 10 s for 30 days (259,200 points) among 100,000 other vessels'
-  positions: its track read and simplified (target under 200 ms), beside the same rows fetched as
+  positions: its track read and simplified (target under 200 ms), from `positions` and from the packed
+  days of `track_days` (every day a miss, then all hits), beside the same rows fetched as
   Python tuples (the obvious way, and the floor for anything built per row, COPY included), and the
   same request end to end through the HTTP API.
 - The latest positions of 100,000 vessels in a bounding box (target under 50 ms) from `vessel_latest`
@@ -170,15 +171,32 @@ async def measure(pool: Pool, dsn: str) -> list[Row]:
 
     async def track_full() -> int:
         async with pool.connection() as conn:
-            return len(await fetch_track(conn, 1, START, end, max_points=1_000_000))
+            return len(await fetch_track(conn, 1, START, end, max_points=1_000_000, cache=False))
 
     async def track_simplified() -> int:
         async with pool.connection() as conn:
-            return len(simplify_m(await fetch_track(conn, 1, START, end, max_points=1_000_000), 10.0))
+            track = await fetch_track(conn, 1, START, end, max_points=1_000_000, cache=False)
+            return len(simplify_m(track, 10.0))
 
     async def track_bucketed() -> int:
         async with pool.connection() as conn:
-            return len(per_bucket(await fetch_track(conn, 1, START, end, max_points=1_000_000), 60.0))
+            track = await fetch_track(conn, 1, START, end, max_points=1_000_000, cache=False)
+            return len(per_bucket(track, 60.0))
+
+    async def track_packing() -> int:
+        """A miss on every day: the packed days emptied first, then read and packed again."""
+        async with pool.connection() as conn:
+            await conn.execute("DELETE FROM track_days")
+            await conn.commit()
+            return len(await fetch_track(conn, 1, START, end, max_points=1_000_000))
+
+    async def track_cached() -> int:
+        async with pool.connection() as conn:
+            return len(await fetch_track(conn, 1, START, end, max_points=1_000_000))
+
+    async def track_cached_simplified() -> int:
+        async with pool.connection() as conn:
+            return len(simplify_m(await fetch_track(conn, 1, START, end, max_points=1_000_000), 10.0))
 
     async def track_split_simplified() -> int:
         track = await fetch_track_parallel(pool, 1, START, end, max_points=1_000_000)
@@ -280,6 +298,18 @@ async def measure(pool: Pool, dsn: str) -> list[Row]:
                     ),
                 ]
             ),
+            *await timed_in_turn(
+                [
+                    ("30-day track, packed days: every day a miss, read and packed", track_packing, None),
+                    ("30-day track, packed days: read, all hits", track_cached, None),
+                    ("30-day track, packed days: read + Douglas–Peucker 10 m", track_cached_simplified, 200),
+                    (
+                        "reference (same runs): read from positions + Douglas–Peucker 10 m",
+                        track_simplified,
+                        200,
+                    ),
+                ]
+            ),
             await timed("reference: the same rows as Python tuples (fetchall)", track_as_tuples),
             await timed("end to end: GET /api/vessels/1/track?simplify=10 (JSON)", track_http),
             await timed(
@@ -324,7 +354,8 @@ def markdown(rows: list[Row], size: int) -> str:
         "",
         f"One class A vessel every {EVERY_S} s for {DAYS} days ({abs(size):,} points) among {FLEET:,}"
         f" vessels with three positions each; {storage}; median of {RUNS} runs after one warm-up, in ms."
-        " The first five rows take turns within each run, so that load from elsewhere falls on all of them.",
+        " The first five rows take turns within each run, and so do the next four (the packed-day reads,"
+        " beside the plain read as their reference), so that load from elsewhere falls on all of them.",
         "",
         "| query | median ms | max ms | rows | target |",
         "|---|---:|---:|---:|---|",
