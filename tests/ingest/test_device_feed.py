@@ -32,6 +32,7 @@ from ingest.lines import RawLine
 from seawatch.bus import MqttAddress
 from seawatch.embedded import free_port
 from seawatch.settings import DevicesSettings, IngestSettings, MqttSettings, StoreSettings
+from tests.sinks import PendingSink
 from tracking.db import Pool
 from tracking.rows import RejectedRecord
 from tracking.store import RecordStore
@@ -228,19 +229,6 @@ async def test_an_sos_over_json_is_stored_as_the_jt808_emergency_alarm(
 # --- the handler on its own: acknowledgements and redelivered copies ---------------------------------------
 
 
-class Sink:
-    """Keeps what is put; the test settles the futures."""
-
-    def __init__(self) -> None:
-        self.records: list[dict[str, Any]] = []
-        self.futures: list[asyncio.Future[None]] = []
-
-    async def put(self, record: dict[str, Any]) -> asyncio.Future[None]:
-        self.records.append(record)
-        self.futures.append(asyncio.get_running_loop().create_future())
-        return self.futures[-1]
-
-
 class Acks:
     def __init__(self) -> None:
         self.done: list[int] = []
@@ -256,14 +244,14 @@ def line(payload: bytes, ack: Callable[[], Any] | None, topic: str = "p/tags/gat
     return RawLine(payload, T0 + timedelta(minutes=1), "devices-tags", topic, ack)
 
 
-def handler(sink: Sink) -> DeviceMessageHandler:
+def handler(sink: PendingSink) -> DeviceMessageHandler:
     return DeviceMessageHandler(
         device_streams(MqttSettings(topic_prefix="p"))[0], sink, max_payload_bytes=4096
     )
 
 
 async def test_a_redelivered_copy_is_acknowledged_without_being_stored_again() -> None:
-    sink, acks = Sink(), Acks()
+    sink, acks = PendingSink(), Acks()
     feed = handler(sink)
     await feed.handle(line(tag_read("gate-1", 1), acks.for_message(1)))
     await feed.handle(line(tag_read("gate-1", 1), acks.for_message(2)))  # the broker sends it again
@@ -280,7 +268,7 @@ async def test_a_redelivered_copy_is_acknowledged_without_being_stored_again() -
 
 
 async def test_a_copy_of_a_message_whose_store_failed_is_stored_again() -> None:
-    sink, acks = Sink(), Acks()
+    sink, acks = PendingSink(), Acks()
     feed = handler(sink)
     await feed.handle(line(tag_read("gate-1", 1), acks.for_message(1)))
     sink.futures[0].set_exception(RuntimeError("the database is away and the spool too"))
@@ -294,7 +282,7 @@ async def test_a_copy_of_a_message_whose_store_failed_is_stored_again() -> None:
 
 
 async def test_a_record_refused_by_the_store_is_acknowledged_and_a_bad_payload_at_once() -> None:
-    sink, acks = Sink(), Acks()
+    sink, acks = PendingSink(), Acks()
     feed = handler(sink)
     await feed.handle(line(tag_read("gate-1", 1), acks.for_message(1)))
     await feed.handle(line(b"[]", acks.for_message(2)))
@@ -305,7 +293,7 @@ async def test_a_record_refused_by_the_store_is_acknowledged_and_a_bad_payload_a
 
 
 async def test_different_reads_of_one_tag_are_different_messages() -> None:
-    sink = Sink()
+    sink = PendingSink()
     feed = handler(sink)
     await feed.handle(line(tag_read("gate-1", 1), None))
     await feed.handle(line(tag_read("gate-1", 1, direction="in"), None))

@@ -1,10 +1,10 @@
 """Drill traffic is marked by identity or feed, once, on the way in; everything else passes untouched."""
 
-import asyncio
 from typing import Any
 
 from ingest.drill_sink import DrillMarkingSink
 from seawatch.settings import DrillSettings
+from tests.sinks import DurableSink
 
 DRILL = DrillSettings(
     mmsi_prefixes=["41299", "97099"],
@@ -14,19 +14,8 @@ DRILL = DrillSettings(
 )
 
 
-class Collect:
-    def __init__(self) -> None:
-        self.records: list[dict[str, Any]] = []
-
-    async def put(self, record: dict[str, Any]) -> asyncio.Future[None]:
-        self.records.append(record)
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        done.set_result(None)
-        return done
-
-
 async def marked(record: dict[str, Any], settings: DrillSettings = DRILL) -> bool:
-    inner = Collect()
+    inner = DurableSink()
     await DrillMarkingSink(inner, settings).put(record)
     (seen,) = inner.records
     return bool(seen.get("drill"))

@@ -8,24 +8,12 @@ from ingest.dedup import Deduplicator
 from ingest.lines import RawLine
 from ingest.pipeline import NamedStep, NmeaFeedHandler, Pipeline, ais_steps
 from seawatch.settings import IngestSettings
+from tests.sinks import PendingSink
 from tracking.rows import RejectedRecord
 
 NOW = datetime(2026, 11, 29, 2, 0, tzinfo=UTC)
 POSITION = b"!AIVDM,1,1,,A,15N1u<PP1FJuvSRHOE6QIwwh0HQ6,0*30"
 BASE_STATION = b"!AIVDM,1,1,,A,403Ovl@000Htt<tSF0l4Q@100`Pq,0*28"
-
-
-class Sink:
-    """Records the records put; their futures are settled by the test."""
-
-    def __init__(self) -> None:
-        self.records: list[dict[str, Any]] = []
-        self.futures: list[asyncio.Future[None]] = []
-
-    async def put(self, record: dict[str, Any]) -> asyncio.Future[None]:
-        self.records.append(record)
-        self.futures.append(asyncio.get_running_loop().create_future())
-        return self.futures[-1]
 
 
 def test_a_failing_step_is_skipped_and_the_record_goes_on(caplog: pytest.LogCaptureFixture) -> None:
@@ -46,13 +34,13 @@ def test_a_step_returning_none_drops_the_record() -> None:
     )
 
 
-def handler(sink: Sink, window: float = 5.0) -> NmeaFeedHandler:
+def handler(sink: PendingSink, window: float = 5.0) -> NmeaFeedHandler:
     dedup = Deduplicator(window)
     return NmeaFeedHandler("rx", IngestSettings(), Pipeline(ais_steps(dedup, "rx")), sink)
 
 
 async def test_lines_become_stamped_records_and_bad_lines_cost_only_themselves() -> None:
-    sink = Sink()
+    sink = PendingSink()
     feed = handler(sink)
     for data in (POSITION, b"garbage", BASE_STATION):
         await feed.handle(RawLine(data, NOW, "rx"))
@@ -61,7 +49,7 @@ async def test_lines_become_stamped_records_and_bad_lines_cost_only_themselves()
 
 
 async def test_a_copy_from_another_receiver_counts_as_a_receiver() -> None:
-    sink = Sink()
+    sink = PendingSink()
     feed = handler(sink)
     await feed.handle(RawLine(POSITION, NOW, "rx", peer="10.0.0.1:5000"))
     await feed.handle(RawLine(POSITION, NOW, "rx", peer="10.0.0.2:5000"))
@@ -70,7 +58,7 @@ async def test_a_copy_from_another_receiver_counts_as_a_receiver() -> None:
 
 
 async def test_an_acknowledgement_waits_until_the_records_are_durable() -> None:
-    sink = Sink()
+    sink = PendingSink()
     feed = handler(sink)
     acked = asyncio.Event()
 
@@ -87,7 +75,7 @@ async def test_an_acknowledgement_waits_until_the_records_are_durable() -> None:
 
 
 async def test_a_record_refused_for_good_does_not_block_the_acknowledgement() -> None:
-    sink = Sink()
+    sink = PendingSink()
     feed = handler(sink)
     acked = asyncio.Event()
 
@@ -100,7 +88,7 @@ async def test_a_record_refused_for_good_does_not_block_the_acknowledgement() ->
 
 
 async def test_one_ack_covers_every_line_of_its_message() -> None:
-    sink = Sink()
+    sink = PendingSink()
     feed = handler(sink)
     acked = asyncio.Event()
 
@@ -117,7 +105,7 @@ async def test_one_ack_covers_every_line_of_its_message() -> None:
 
 
 async def test_a_failed_store_leaves_the_message_unacknowledged() -> None:
-    sink = Sink()
+    sink = PendingSink()
     feed = handler(sink)
     acked = asyncio.Event()
 

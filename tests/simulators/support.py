@@ -40,6 +40,7 @@ from simulators.runner import RunLog, Runner, Targets
 from simulators.scenario import Scenario
 from simulators.simulation import Simulation
 from tests.seawatch.helpers import seawatch_env, start_seawatch, stop, wait_ready
+from tests.sinks import DurableSink
 from tracking.db import open_pool
 from tracking.zones import load_demo_zones
 
@@ -188,24 +189,11 @@ async def eventually(condition: Callable[[], bool], what: str, within_s: float =
     raise AssertionError(f"not within {within_s} s: {what}")
 
 
-class Collect:
-    """A record sink that keeps what it is given, each at once "durable"."""
-
-    def __init__(self) -> None:
-        self.records: list[dict[str, Any]] = []
-
-    async def put(self, record: dict[str, Any]) -> asyncio.Future[None]:
-        self.records.append(record)
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        done.set_result(None)
-        return done
-
-
 @asynccontextmanager
-async def device_feed_running(address: MqttAddress, topic_prefix: str) -> AsyncIterator[Collect]:
+async def device_feed_running(address: MqttAddress, topic_prefix: str) -> AsyncIterator[DurableSink]:
     """The real device feed subscribed on `topic_prefix`, its records collected; a 20 s limit inside."""
     settings = MqttSettings(topic_prefix=topic_prefix, client_id=f"feed-{topic_prefix[-12:]}")
-    sink = Collect()
+    sink = DurableSink()
     feed = DeviceFeed(address, sink, devices=DevicesSettings(), ingest=IngestSettings(), mqtt=settings)
     task = asyncio.create_task(feed.run())
     try:

@@ -13,6 +13,7 @@ import pytest
 
 from ingest.anomaly_sink import AnomalySink, run_overdue_checks
 from seawatch.settings import IdentitySettings, StoreSettings
+from tests.sinks import DurableSink
 from tests.tracking.records import T0, ais_position, jt808_position
 from tracking.anomalies import (
     REPEAT_AFTER_S,
@@ -325,7 +326,7 @@ async def test_anomalies_found_on_the_ingest_path_are_stored_as_events_of_the_ve
 
 
 async def test_records_of_a_vessel_not_yet_resolved_are_checked_in_order_then_at_once(pool: Pool) -> None:
-    inner = RecordingSink()
+    inner = DurableSink()
     clock = Clock(at(61))
     sink = AnomalySink(inner, AnomalyDetector(IdentityRegistry(pool), SETTINGS, clock=clock))
     async with asyncio.timeout(20):
@@ -346,17 +347,6 @@ async def test_records_of_a_vessel_not_yet_resolved_are_checked_in_order_then_at
     assert back["vessel_id"] == clone["vessel_id"]
 
 
-class RecordingSink:
-    def __init__(self) -> None:
-        self.records: list[dict[str, Any]] = []
-
-    async def put(self, record: dict[str, Any]) -> "asyncio.Future[None]":
-        self.records.append(record)
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        future.set_result(None)
-        return future
-
-
 class BrokenDetector(AnomalyDetector):
     def __init__(self, *, known: bool) -> None:
         self.known = known
@@ -373,7 +363,7 @@ class BrokenDetector(AnomalyDetector):
 
 @pytest.mark.parametrize("known", [True, False], ids=["cached vessel", "vessel from the database"])
 async def test_a_failing_check_never_costs_the_record(known: bool) -> None:
-    inner = RecordingSink()
+    inner = DurableSink()
     sink = AnomalySink(inner, BrokenDetector(known=known))
     durable = await sink.put(ais(0, 115.3, 22.7))
     await sink.settle()
