@@ -1,6 +1,6 @@
-"""The tracking components a process runs: the tracker (port calls, voyages, `vessel_latest`) and daily
-retention. They run with ingest (`seawatch run`, `--only ingest`); the tracker's advisory lock keeps a
-second ingest process from tracking twice."""
+"""The tracking components a process runs: the tracker (port calls, voyages, `vessel_latest`), daily
+retention and the daily track packer. They run with ingest (`seawatch run`, `--only ingest`); the
+tracker's advisory lock keeps a second ingest process from tracking twice."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from seawatch.settings import Settings
 from seawatch.supervisor import Component
 from tracking.db import Pool
 from tracking.retention import run_retention
+from tracking.track_packer import run_track_packer
 from tracking.tracker import Tracker
 
 
@@ -18,4 +19,5 @@ def tracking_components(settings: Settings, pool: Pool) -> list[Component]:
     return [
         Component("tracker", tracker.run, role="ingest"),
         Component("retention", lambda: run_retention(pool, settings.tracking), role="ingest"),
+        Component("track-packer", lambda: run_track_packer(pool), role="ingest"),
     ]

@@ -56,13 +56,13 @@ _SOURCE_CODE = (
 # No ORDER BY: the index scans hand each chunk's rows newest first, and numpy puts those runs in order
 # for less than the server's ordered scan costs. The LIMIT only bounds how much a too-long range reads
 # before it is refused.
-_RECORD_SQL = (
+RECORD_SQL = (
     "string_agg(timestamptz_send(ts) || float8send(lon) || float8send(lat)"
     " || float4send(COALESCE(speed, 'NaN')) || float4send(COALESCE(course, 'NaN'))"
     f" || float4send(COALESCE(heading, 'NaN')) || int2send({_SOURCE_CODE}) || boolsend(drill), '')"
 )
 TRACK_SQL = (
-    f"SELECT count(*), {_RECORD_SQL}"
+    f"SELECT count(*), {RECORD_SQL}"
     " FROM (SELECT ts, lon, lat, speed, course, heading, source, drill FROM positions"
     " WHERE vessel_id = %s AND ts >= %s AND ts < %s LIMIT %s) p"
 )
@@ -76,7 +76,7 @@ CACHED_SQL = "SELECT day, points, data FROM track_days WHERE vessel_id = %s AND 
 PACK_SQL = (
     "INSERT INTO track_days (vessel_id, day, points, data)"
     " SELECT %(vessel)s, d.day, p.n, COALESCE(p.data, '') FROM unnest(%(days)s::date[]) AS d (day)"
-    f" CROSS JOIN LATERAL (SELECT count(*) AS n, {_RECORD_SQL} AS data FROM positions"
+    f" CROSS JOIN LATERAL (SELECT count(*) AS n, {RECORD_SQL} AS data FROM positions"
     " WHERE vessel_id = %(vessel)s AND ts >= d.day::timestamp AT TIME ZONE 'UTC'"
     " AND ts < (d.day + 1)::timestamp AT TIME ZONE 'UTC') p"
     # The database's clock decides what is closed: the triggers' invalidation goes by it too.
