@@ -1,9 +1,11 @@
 """Which components a process runs, and running them under the supervisor until told to stop.
 
 `seawatch run` (everything in one process) wires ingest, the alert engine, delivery and the API
-together in memory: a record reaches the rules without a network hop. `--only ingest` runs ingest with
-the rules (the rules need every record as it arrives) and delivery; `--only api` serves HTTP and the
-websocket, taking live alerts from the MQTT alert topics.
+together in memory: a record reaches the rules without a network hop. Apart, there are three roles
+(`ROLES`, the README's table lists their components): `--only ingest` reads the feeds, stores, checks
+identities and publishes every record on the record bus (`seawatch.record_bus`); `--only rules` takes
+them from it into the alert engine and runs delivery, tracking, the zone watch and the weather inputs;
+`--only api` serves HTTP and the websocket, taking live alerts from the MQTT alert topics.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import logging
 import os
 import socket
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 
 from alerts.cap_inputs import cap_from_mqtt, watch_inbox
 from alerts.delivery import MqttAlertPublisher, WebhookSender
@@ -26,6 +29,7 @@ from api.app import ApiServices, create_app
 from api.server import serve_http
 from ingest.service import IngestService
 from seawatch.bus import BusStatus, MqttAddress, run_presence
+from seawatch.record_bus import RecordBusPublisher, take_records
 from seawatch.settings import Settings
 from seawatch.supervisor import Component, Supervisor
 from tracking.db import Pool, open_pool
@@ -37,7 +41,7 @@ from tracking.zones import ZoneIndex
 log = logging.getLogger(__name__)
 
 # The selections `seawatch run --only` accepts.
-ROLES: tuple[str, ...] = ("api", "ingest")
+ROLES: tuple[str, ...] = ("api", "ingest", "rules")
 
 
 class SettingsError(ValueError):
@@ -51,61 +55,110 @@ def build_components(
     only: str | None = None,
     http_started: asyncio.Event | None = None,
 ) -> list[Component]:
+    """The components of `seawatch run` (`only` None: all of them, records handed over in memory) or of
+    one role; each carries its role."""
+    if only is not None and only not in ROLES:
+        raise ValueError(f"unknown role {only!r}; roles are: {', '.join(ROLES)}")
     address = MqttAddress.parse(settings.mqtt_url)
     bus = BusStatus()
     # The process id too: two processes of one role on one host are two nodes.
     node = f"{socket.gethostname()}-{os.getpid()}-{only or 'all'}"
     hub = Hub()
     components = [Component("presence", lambda: run_presence(address, settings.mqtt, bus, node), role="all")]
+    # One identity registry (and cache) for the store, the anomaly detector and the rules: a new
+    # vessel is looked up once, not three times.
+    registry = IdentityRegistry(pool)
 
-    engine: AlertEngine | None = None
-    weather: WeatherService | None = None
+    rules = (
+        build_rules(settings, pool, address, registry, hub if only is None else None)
+        if only in (None, "rules")
+        else None
+    )
     if only in (None, "ingest"):
-        ruleset = default_rules()
-        mqtt_out = (
-            MqttAlertPublisher(address, settings.mqtt, settings.delivery) if settings.delivery.mqtt else None
-        )
-        webhooks = [WebhookSender(target, settings.delivery) for target in settings.delivery.webhooks]
-        deliver: list[Deliverer] = [hub, *([mqtt_out] if mqtt_out else []), *webhooks]
-        # One identity registry (and cache) for the store, the anomaly detector and the rules: a new
-        # vessel is looked up once, not three times.
-        registry = IdentityRegistry(pool)
-        engine = AlertEngine(
-            pool,
-            settings.rules,
-            ruleset.rules,
-            deliver=deliver,
-            positions=[hub],
-            urgent=distress_signals,
-            registry=registry,
-        )
-        weather = WeatherService(pool, ruleset.weather)
-        components.extend(
-            IngestService(settings, pool, observe=engine.submit, registry=registry).components()
-        )
-        components.extend(tracking_components(settings, pool))
-        components.append(Component("rules", rules_runner(engine, weather), role="ingest"))
-        components += zone_watch(settings, pool, engine)
-        if mqtt_out is not None:
-            components.append(Component("alerts-mqtt", mqtt_out.run, role="ingest"))
-        components += weather_inputs(settings, address, weather)
-        components += [Component(f"webhook:{w.target.url}", w.run, role="ingest") for w in webhooks]
-    elif only == "api":
+        if rules is not None:
+            # Everything in one process: the engine takes each record straight from ingest, no bus.
+            observe = rules.engine.submit
+            components.extend(IngestService(settings, pool, observe=observe, registry=registry).components())
+        else:
+            publisher = RecordBusPublisher(
+                address, settings.mqtt, settings.record_bus, urgent=distress_signals
+            )
+            components.extend(
+                IngestService(settings, pool, observe=publisher.publish, registry=registry).components()
+            )
+            components.append(Component("records-out", publisher.run, role="ingest"))
+    if rules is not None:
+        if only == "rules":
+            engine = rules.engine
+            components.append(
+                Component(
+                    "records-in",
+                    lambda: take_records(address, settings.mqtt, settings.ingest, engine.submit),
+                    role="rules",
+                )
+            )
+        components.extend(rules.components)
+    if only == "api":
         components.append(
             Component("alerts-relay", lambda: relay_alerts(address, settings.mqtt, hub, node), role="api")
         )
-
-    app = create_app(
-        ApiServices(settings=settings, pool=pool, bus=bus, hub=hub, engine=engine, weather=weather)
-    )
-    components.append(
-        Component(
-            "api",
-            lambda: serve_http(app, settings.http.host, settings.http.port, started=http_started),
-            role="api",
+    if only in (None, "api"):
+        app = create_app(
+            ApiServices(
+                settings=settings,
+                pool=pool,
+                bus=bus,
+                hub=hub,
+                engine=rules.engine if rules else None,
+                weather=rules.weather if rules else None,
+            )
         )
+        components.append(
+            Component(
+                "api",
+                lambda: serve_http(app, settings.http.host, settings.http.port, started=http_started),
+                role="api",
+            )
+        )
+    return components
+
+
+@dataclass
+class Rules:
+    engine: AlertEngine
+    weather: WeatherService
+    components: list[Component]
+
+
+def build_rules(
+    settings: Settings, pool: Pool, address: MqttAddress, registry: IdentityRegistry, hub: Hub | None
+) -> Rules:
+    """The alert engine and what serves it: delivery, tracking, zone watch, weather inputs (role
+    `rules`). `hub`: the websocket hub of an API in this process, if there is one."""
+    ruleset = default_rules()
+    mqtt_out = (
+        MqttAlertPublisher(address, settings.mqtt, settings.delivery) if settings.delivery.mqtt else None
     )
-    return [c for c in components if only is None or c.role in ("all", only)]
+    webhooks = [WebhookSender(target, settings.delivery) for target in settings.delivery.webhooks]
+    deliver: list[Deliverer] = [*([hub] if hub else []), *([mqtt_out] if mqtt_out else []), *webhooks]
+    engine = AlertEngine(
+        pool,
+        settings.rules,
+        ruleset.rules,
+        deliver=deliver,
+        positions=[hub] if hub else [],
+        urgent=distress_signals,
+        registry=registry,
+    )
+    weather = WeatherService(pool, ruleset.weather)
+    components = [replace(c, role="rules") for c in tracking_components(settings, pool)]
+    components.append(Component("rules", rules_runner(engine, weather), role="rules"))
+    components += zone_watch(settings, pool, engine)
+    if mqtt_out is not None:
+        components.append(Component("alerts-mqtt", mqtt_out.run, role="rules"))
+    components += weather_inputs(settings, address, weather)
+    components += [Component(f"webhook:{w.target.url}", w.run, role="rules") for w in webhooks]
+    return Rules(engine, weather, components)
 
 
 def distress_signals(record: dict[str, object]) -> bool:
@@ -121,18 +174,18 @@ def zone_watch(settings: Settings, pool: Pool, engine: AlertEngine) -> list[Comp
         engine.zones = index
 
     watcher = ZoneWatcher(settings.database_url, pool, [use])
-    return [Component("zones-watch", watcher.run, role="ingest")]
+    return [Component("zones-watch", watcher.run, role="rules")]
 
 
 def weather_inputs(settings: Settings, address: MqttAddress, weather: WeatherService) -> list[Component]:
     inbox = settings.weather.inbox_dir or settings.data_dir / "cap-inbox"
-    components = [Component("weather-inbox", lambda: watch_inbox(inbox, weather), role="ingest")]
+    components = [Component("weather-inbox", lambda: watch_inbox(inbox, weather), role="rules")]
     if settings.weather.mqtt:
         components.append(
             Component(
                 "weather-mqtt",
                 lambda: cap_from_mqtt(address, settings.mqtt, settings.ingest, weather),
-                role="ingest",
+                role="rules",
             )
         )
     return components

@@ -395,6 +395,22 @@ class DrillSettings(Section):
     )
 
 
+class RecordBusSettings(Section):
+    """`seawatch run --only ingest` hands its records to `--only rules` on `{topic_prefix}/records`."""
+
+    batch_max: int = Field(
+        500, ge=1, description="Most records in one MQTT message; a full batch goes out at once…"
+    )
+    flush_interval_ms: float = Field(
+        5.0, gt=0, description="…else when its oldest record has waited this long. Distress never waits."
+    )
+    queue_max: int = Field(
+        100_000,
+        ge=1,
+        description="Routine records held while the broker is away; beyond it the oldest are dropped.",
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -426,6 +442,7 @@ class Settings(BaseSettings):
     drill: DrillSettings = DrillSettings()
     tracking: TrackingSettings = TrackingSettings()
     weather: WeatherSettings = WeatherSettings()
+    record_bus: RecordBusSettings = RecordBusSettings()
 
     @classmethod
     def settings_customise_sources(
