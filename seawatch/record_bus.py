@@ -89,10 +89,20 @@ def _datetime_paths(value: Any, path: Path, out: list[Path]) -> None:
             _datetime_paths(item, [*path, key], out)
 
 
+#: Types that need no look inside (the fast path: nearly every value of a record).
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def encode_record(record: Record) -> bytes:
     """One entry of a message (see the module's docstring)."""
     paths: list[Path] = []
-    _datetime_paths(record, [], paths)
+    for key, value in record.items():
+        if type(value) in _PLAIN:
+            continue
+        if isinstance(value, datetime):
+            paths.append([key])
+        else:
+            _datetime_paths(value, [key], paths)
     entry = {"r": record, "t": paths} if paths else {"r": record}
     return orjson.dumps(entry, default=_json_default)
 
