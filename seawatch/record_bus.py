@@ -29,6 +29,7 @@ is back; without it, the session ends with the process and that is lost.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import deque
@@ -36,6 +37,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from datetime import datetime
 from typing import Any
 
+import aiomqtt
 import orjson
 from prometheus_client import Counter, Gauge
 
@@ -51,6 +53,8 @@ Path = list[str | int]
 FORMAT_VERSION = 1
 #: A message larger than this is refused by the subscriber (counted as too long by its feed metrics).
 MESSAGE_MAX_BYTES = 64 << 20
+# How long a stopping publisher keeps sending what waits (the supervisor's drain allows more).
+DRAIN_S = 5.0
 
 PUBLISHED = Counter("seawatch_record_bus_published", "Records published on the record bus")
 DROPPED = Counter("seawatch_record_bus_dropped", "Records not published on the record bus", ["reason"])
@@ -175,15 +179,16 @@ class RecordBusPublisher:
     def waiting(self) -> int:
         return len(self.urgent_waiting) + len(self.routine_waiting)
 
-    def take(self) -> tuple[bytes, int] | None:
-        """The next message to publish (distress first), or None when nothing is due yet."""
+    def take(self, *, now: bool = False) -> tuple[bytes, int] | None:
+        """The next message to publish (distress first), or None when nothing is due yet; with `now`,
+        whatever waits is due."""
         batch_max = self.settings.batch_max
         if self.urgent_waiting:
             queue = self.urgent_waiting
             entries = [queue.popleft() for _ in range(min(batch_max, len(queue)))]
             return pack(entries), len(entries)
         routine = self.routine_waiting
-        if not routine or (len(routine) < batch_max and self.due_in() > 0):
+        if not routine or (len(routine) < batch_max and self.due_in() > 0 and not now):
             return None
         entries = [routine.popleft()[1] for _ in range(min(batch_max, len(routine)))]
         return pack(entries), len(entries)
@@ -197,17 +202,34 @@ class RecordBusPublisher:
 
     async def run(self) -> None:
         async with client(self.address, self.mqtt, "records-out") as link:
-            while True:
-                if self.inflight is None:
-                    self.inflight = self.take()
-                if self.inflight is None:
-                    await self._sleep()
-                    continue
-                payload, count = self.inflight
-                await link.publish(self.topic, payload, qos=1)
-                self.inflight = None
-                PUBLISHED.inc(count)
-                WAITING.set(self.waiting())
+            try:
+                while True:
+                    if self.inflight is None:
+                        self.inflight = self.take()
+                    if self.inflight is None:
+                        await self._sleep()
+                        continue
+                    await self._send(link)
+            except asyncio.CancelledError:
+                # Stopping (SIGTERM drains the process): what ingest has stored meanwhile still goes
+                # to the rules, within a bound, rather than being lost with the process.
+                with contextlib.suppress(TimeoutError, aiomqtt.MqttError):
+                    async with asyncio.timeout(DRAIN_S):
+                        while True:
+                            if self.inflight is None:
+                                self.inflight = self.take(now=True)
+                            if self.inflight is None:
+                                break
+                            await self._send(link)
+                raise
+
+    async def _send(self, link: aiomqtt.Client) -> None:
+        assert self.inflight is not None
+        payload, count = self.inflight
+        await link.publish(self.topic, payload, qos=1)
+        self.inflight = None
+        PUBLISHED.inc(count)
+        WAITING.set(self.waiting())
 
     async def _sleep(self) -> None:
         self._wake.clear()

@@ -205,6 +205,36 @@ async def test_distress_crosses_the_broker_while_a_batch_is_still_filling(
         await stopped(rules, out)
 
 
+async def test_a_stopping_publisher_sends_what_waits_before_it_goes(
+    mqtt_address: MqttAddress, topic_prefix: str
+) -> None:
+    mqtt = MqttSettings(topic_prefix=topic_prefix)
+    bus = publisher(mqtt=mqtt, batch_max=3)  # a minute to flush: only the drain can send them now
+    bus.address = mqtt_address
+    taken: list[Record] = []
+
+    async def submit(record: Record) -> None:
+        taken.append(record)
+
+    rules = asyncio.create_task(take_records(mqtt_address, mqtt, Settings().ingest, submit))
+    out = asyncio.create_task(bus.run())
+    try:
+        async with asyncio.timeout(20):
+            await subscribed(rules)
+            routine = [ordinary(mmsi) for mmsi in range(412000001, 412000006)]
+            for record in routine:
+                await bus.publish(record)
+            await eventually(lambda: len(taken) == 3, "the full batch", within_s=15)
+            assert bus.waiting() == 2
+            out.cancel()
+            await asyncio.gather(out, return_exceptions=True)
+            assert bus.waiting() == 0
+            await eventually(lambda: len(taken) == 5, "the drained records", within_s=15)
+        assert taken == routine
+    finally:
+        await stopped(rules, out)
+
+
 async def test_records_published_while_the_rules_are_away_arrive_when_they_return(
     mqtt_address: MqttAddress, topic_prefix: str
 ) -> None:
