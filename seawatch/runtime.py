@@ -29,6 +29,7 @@ from api.app import ApiServices, create_app
 from api.server import serve_http
 from ingest.service import IngestService
 from seawatch.bus import BusStatus, MqttAddress, run_presence
+from seawatch.heap import freeze_startup_objects, thaw
 from seawatch.record_bus import RecordBusPublisher, take_records
 from seawatch.settings import Settings
 from seawatch.supervisor import Component, Supervisor
@@ -216,6 +217,9 @@ async def run_service(
         supervisor = Supervisor(
             build_components(settings, pool, only=only, http_started=http_started), settings.supervisor
         )
+        # Everything is imported and built: keep it out of the collector's full passes (seawatch/heap.py).
+        frozen = freeze_startup_objects()
+        log.debug("%d start-up objects frozen out of garbage collection", frozen)
         runner = asyncio.create_task(supervisor.run(stop))
         if on_started is not None and only in (None, "api"):
             waiter = asyncio.create_task(http_started.wait())
@@ -225,4 +229,5 @@ async def run_service(
                 on_started()
         await runner
     finally:
+        thaw()
         await pool.close()
