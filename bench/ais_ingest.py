@@ -15,9 +15,9 @@ The runs:
    are counted afterwards: nothing may be lost. First with the handler putting straight into the
    store, then into the sink `IngestService` hands its feed readers (the identity-anomaly check
    around the store), as `seawatch run` does.
-5. **`seawatch run` over TCP** (optional) — the whole production process (`--only ingest`: the
-   supervisor and everything it wires to ingest) reading the file from a local TCP feed, until the
-   rows stop growing.
+5. **`seawatch run --only ingest` over TCP** (optional) — the ingest role's whole process (the
+   supervisor and everything it wires to ingest, records published on the record bus) reading the file
+   from a local TCP feed, until the rows stop growing.
 
 Each external decoder is first run once with its output counted (a warm-up, and the check that it
 decoded every message) and then timed.
@@ -479,12 +479,14 @@ def _short_path(file: str) -> str:
 
 # --- run 5: `seawatch run` reading a TCP feed ----------------------------------------------------
 
+TCP_RUN = "`seawatch run --only ingest` from a TCP feed"
+
 
 def run_service_tcp(path: Path, size: int, server_dsn: str, *, settle_s: float = 3.0) -> Run:
     """`seawatch run --only ingest` with a tcp_client feed to a local server that sends the file once."""
     from tracking.migrate import migrate
 
-    name = "`seawatch run` from a TCP feed"
+    name = TCP_RUN
     # Tag-block times moved to the present: the rules compare report times with their clock, and a
     # fleet last heard in 2025 would be a fleet of lost contacts.
     payload = shift_times(path.read_bytes(), int(time.time() - START.timestamp()))
@@ -493,14 +495,15 @@ def run_service_tcp(path: Path, size: int, server_dsn: str, *, settle_s: float =
         listener = socket.create_server(("127.0.0.1", 0))
         port = listener.getsockname()[1]
         listener.settimeout(30)
-        with socket.socket() as probe:  # a closed port: the presence link retries quietly meanwhile
-            probe.bind(("127.0.0.1", 0))
-            mqtt_port = probe.getsockname()[1]
+        # The ingest role publishes every record on the record bus: to the local broker, as deployed
+        # (no rules process subscribes here, so the broker drops them once received).
+        mqtt_url = os.environ.get("SEAWATCH_TEST_MQTT_URL", "mqtt://127.0.0.1:1883")
         env = {
             **os.environ,
             "SEAWATCH_DATABASE_URL": dsn,
             "SEAWATCH_DATA_DIR": tmp,
-            "SEAWATCH_MQTT_URL": f"mqtt://127.0.0.1:{mqtt_port}",
+            "SEAWATCH_MQTT_URL": mqtt_url,
+            "SEAWATCH_MQTT__TOPIC_PREFIX": f"bench-{port}",
             "SEAWATCH_JT808__ENABLED": "false",
             "SEAWATCH_INGEST__FEEDS": json.dumps(
                 [{"name": "bench-tcp", "kind": "tcp_client", "address": f"127.0.0.1:{port}"}]
@@ -662,9 +665,10 @@ LEGEND = (
     " and `RecordStore` (binary `COPY`), until every record is durable, rows counted; once straight into"
     " the store, once through the sink `IngestService` gives its readers (the identity-anomaly check)."
     " The dedup window runs on message time, so no record is lost to replay speed.",
-    "- `seawatch run`: the whole `--only ingest` process on one event loop (store, anomaly check, alert"
-    " engine and rules, tracking), fed over local TCP with the corpus' times moved to the present (the"
-    " rules compare report times with their clock), timed until the committed row count stops growing.",
+    "- `seawatch run --only ingest`: the ingest role's process on one event loop (feeds, store, identity"
+    " checks, the record bus publisher to the local Mosquitto; the rules would run in a `--only rules`"
+    " process, not started here), fed over local TCP with the corpus' times moved to the present,"
+    " timed until the committed row count stops growing.",
 )
 
 
@@ -746,4 +750,4 @@ def _guarded_tcp(path: Path, size: int, server_dsn: str) -> Run:
     try:
         return run_service_tcp(path, size, server_dsn)
     except (OSError, psycopg.Error, subprocess.SubprocessError) as exc:
-        return Run("`seawatch run` from a TCP feed", size, None, f"not measured: {exc}")
+        return Run(TCP_RUN, size, None, f"not measured: {exc}")
