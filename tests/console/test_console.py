@@ -112,6 +112,8 @@ async def test_a_viewer_in_chinese_sees_the_drill_banner_and_no_actions(
     await expect(page.locator("#drill-banner")).to_contain_text("演习")
     card = page.locator("article.alert").first
     await expect(card).to_contain_text("演习")
+    # The rule's English title on hover; the card's own words in Chinese.
+    await expect(card.locator(".alert-title")).to_have_text("遇险求救：演习船 1")
     await expect(card.locator("button[data-action]")).to_have_count(0)  # a viewer only reads
     await expect(page.locator("[data-tab=users]")).to_be_hidden()
     await page.click("[data-tab=zones]")
@@ -122,6 +124,8 @@ async def test_a_viewer_in_chinese_sees_the_drill_banner_and_no_actions(
 
     await page.click(".top button.lang-switch")
     await expect(page.locator("#drill-banner")).to_contain_text("DRILL")
+    title = await card.locator(".alert-title").get_attribute("title")
+    await expect(card.locator(".alert-title")).to_have_text(title or "")
     assert page.seawatch_errors == []  # type: ignore[attr-defined]
 
 

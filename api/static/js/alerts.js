@@ -1,7 +1,7 @@
 // The alert panel: open alerts, most severe first and newest first within a severity, with the actions
 // the user's role allows. A critical alert sounds the alarm and flashes as it arrives.
 import { api, ask, h, toast } from "./api.js";
-import { t, formatTime, ago, onLangChange } from "./i18n.js";
+import { t, formatTime, ago, onLangChange, lang } from "./i18n.js";
 import { state, can, on, emit } from "./store.js";
 import { alarm } from "./sound.js";
 import { focus } from "./map.js";
@@ -81,11 +81,21 @@ function card(alert) {
       h("span", { class: "badge" , style: "background:#34495e" }, t(`kind.${alert.kind}`)),
       h("span", { class: `badge state state-${alert.state}` }, t(`state.${alert.state}`)),
       alert.drill ? h("span", { class: "badge drill" }, t("alerts.drill")) : null,
-      h("div", { class: "alert-title" }, alert.title),
+      h("div", { class: "alert-title", title: alert.title }, localTitle(alert, vessel)),
     ),
     h("div", { class: "alert-meta" }, meta.filter(Boolean).join(" · ")),
     actions(alert),
   );
+}
+
+// The rules write titles in English. In another language the card says what kind of alert it is, for
+// which vessel, and where (zone or warning) from the details; the rule's own words stay on hover.
+function localTitle(alert, vessel) {
+  if (lang() === "en") return alert.title;
+  const d = alert.details || {};
+  const where = d.zone_name || d.headline || d.event || d.feed || "";
+  const what = [vessel, where].filter(Boolean).join(" · ");
+  return what ? t("alerts.title", { kind: t(`kind.${alert.kind}`), what }) : t(`kind.${alert.kind}`);
 }
 
 function actions(alert) {
