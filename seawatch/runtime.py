@@ -15,7 +15,7 @@ import logging
 import os
 import socket
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from alerts.cap_inputs import cap_from_mqtt, watch_inbox
 from alerts.delivery import MqttAlertPublisher, WebhookSender
@@ -79,15 +79,13 @@ def build_components(
         if rules is not None:
             # Everything in one process: the engine takes each record straight from ingest, no bus.
             observe = rules.engine.submit
-            components.extend(IngestService(settings, pool, observe=observe, registry=registry).components())
         else:
             publisher = RecordBusPublisher(
                 address, settings.mqtt, settings.record_bus, urgent=distress_signals
             )
-            components.extend(
-                IngestService(settings, pool, observe=publisher.publish, registry=registry).components()
-            )
+            observe = publisher.publish
             components.append(Component("records-out", publisher.run, role="ingest"))
+        components.extend(IngestService(settings, pool, observe=observe, registry=registry).components())
     if rules is not None:
         if only == "rules":
             engine = rules.engine
@@ -152,7 +150,7 @@ def build_rules(
         registry=registry,
     )
     weather = WeatherService(pool, ruleset.weather)
-    components = [replace(c, role="rules") for c in tracking_components(settings, pool)]
+    components = tracking_components(settings, pool)
     components.append(Component("rules", rules_runner(engine, weather), role="rules"))
     components += zone_watch(settings, pool, engine)
     if mqtt_out is not None:

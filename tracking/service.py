@@ -1,6 +1,6 @@
 """The tracking components a process runs: the tracker (port calls, voyages, `vessel_latest`), daily
-retention and the daily track packer. They run with ingest (`seawatch run`, `--only ingest`); the
-tracker's advisory lock keeps a second ingest process from tracking twice."""
+retention and the daily track packer. They run with the rules (`seawatch run`, `--only rules`); the
+tracker's advisory lock keeps a second such process from tracking twice."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ def tracking_components(settings: Settings, pool: Pool) -> list[Component]:
         return []
     tracker = Tracker(pool, settings.tracking)
     return [
-        Component("tracker", tracker.run, role="ingest"),
-        Component("retention", lambda: run_retention(pool, settings.tracking), role="ingest"),
-        Component("track-packer", lambda: run_track_packer(pool), role="ingest"),
+        Component("tracker", tracker.run, role="rules"),
+        Component("retention", lambda: run_retention(pool, settings.tracking), role="rules"),
+        Component("track-packer", lambda: run_track_packer(pool), role="rules"),
     ]
