@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, time, timedelta
 
 from tracking.db import Pool
-from tracking.tracks import RECORD_SQL, TRACK_DAYS_LOCK
+from tracking.tracks import RECORD_SQL, may_pack
 
 log = logging.getLogger(__name__)
 
@@ -77,9 +77,7 @@ async def pack_day(pool: Pool, day: date, *, batch: int = BATCH_VESSELS, sleep: 
 async def _pack_batch(pool: Pool, params: dict[str, object]) -> int | None:
     """The vessel-days packed, or None when the lock was busy."""
     async with pool.connection() as conn, conn.transaction():
-        cur = await conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (TRACK_DAYS_LOCK,))
-        row = await cur.fetchone()
-        if row is None or not row[0]:
+        if not await may_pack(conn):
             return None
         cur = await conn.execute(PACK_VESSELS_SQL, params)
         return max(cur.rowcount, 0)

@@ -259,9 +259,7 @@ async def _pack(conn: Connection, vessel_id: int, days: list[date]) -> dict[date
     packed: dict[date, npt.NDArray[np.void]] = {}
     try:
         async with conn.transaction(), conn.cursor(binary=True) as cur:
-            await cur.execute("SELECT pg_try_advisory_xact_lock(%s)", (TRACK_DAYS_LOCK,))
-            row = await cur.fetchone()
-            if row is None or not row[0]:
+            if not await may_pack(conn):
                 return packed
             await cur.execute(PACK_SQL, {"vessel": vessel_id, "days": days})
             for day, points, data in await cur.fetchall():
@@ -269,6 +267,14 @@ async def _pack(conn: Connection, vessel_id: int, days: list[date]) -> dict[date
     except psycopg.errors.ReadOnlySqlTransaction:
         packed.clear()
     return packed
+
+
+async def may_pack(conn: Connection) -> bool:
+    """Take the track-days lock exclusively for this transaction, trying; False when a writer of
+    positions into closed days holds it (see TRACK_DAYS_LOCK)."""
+    cur = await conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (TRACK_DAYS_LOCK,))
+    row = await cur.fetchone()
+    return bool(row and row[0])
 
 
 def _utc_day(moment: datetime, *, up: bool) -> date:
