@@ -109,7 +109,7 @@ def run_decode(
             _decode_in_parallel(nmea_chunks(whole, chunk_bytes), jobs, out, err)
         else:
             _encode(
-                decode_stream(whole, chosen), lambda records, problems: _write(out, records, problems, err)
+                decode_stream(whole, chosen), lambda records, problems: _write(out, err, records, problems)
             )
     out.flush()
     err.flush()
@@ -153,7 +153,7 @@ def _decode_in_parallel(chunks: Iterable[bytes], jobs: int, out: IO[bytes], err:
     first = list(itertools.islice(chunks, 2))
     if len(first) < 2:  # one chunk: not worth starting workers
         for chunk in first:
-            _write_chunk(_decode_chunk(chunk), out, err)
+            _write(out, err, *_decode_chunk(chunk))
         return
     # fork: the workers start with everything already imported (a spawned one would import it again).
     methods = multiprocessing.get_all_start_methods()
@@ -163,9 +163,9 @@ def _decode_in_parallel(chunks: Iterable[bytes], jobs: int, out: IO[bytes], err:
         for chunk in itertools.chain(first, chunks):
             in_flight.append(pool.apply_async(_decode_chunk, (chunk,)))
             if len(in_flight) >= jobs * CHUNKS_PER_JOB:
-                _write_chunk(in_flight.popleft().get(), out, err)
+                _write(out, err, *in_flight.popleft().get())
         while in_flight:
-            _write_chunk(in_flight.popleft().get(), out, err)
+            _write(out, err, *in_flight.popleft().get())
 
 
 def _worker_start() -> None:
@@ -173,11 +173,7 @@ def _worker_start() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
-def _write_chunk(encoded: tuple[bytes, bytes], out: IO[bytes], err: IO[bytes]) -> None:
-    _write(out, *encoded, err)
-
-
-def _write(out: IO[bytes], records: bytes, problems: bytes, err: IO[bytes]) -> None:
+def _write(out: IO[bytes], err: IO[bytes], records: bytes, problems: bytes) -> None:
     if problems:
         err.write(problems)
     if records:
